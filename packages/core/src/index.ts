@@ -1,0 +1,14 @@
+export {
+  type ConnectOptions,
+  connect,
+  defaultSqlitePath,
+  isPostgresUrl,
+  poolOptionsFromEnv,
+  redactUrl,
+  resolveDatabaseUrl,
+} from './connect.ts';
+export type { Database, Dialect, DrizzleHandle, Executor } from './database.ts';
+export * from './errors.ts';
+export * from './kit/columns.ts';
+export { snakeCase } from './kit/naming.ts';
+export * from './kit/table.ts';

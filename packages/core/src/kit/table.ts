@@ -1,0 +1,389 @@
+/**
+ * `table(name, columns, extras)`: one definition, a real `pgTable` and a real `sqliteTable`.
+ *
+ * The extras callback runs once per dialect with that dialect's columns, and returns
+ * dialect-neutral descriptors (index, unique, check, policy) that are turned into each
+ * dialect's own objects here. What only Postgres has gets its SQLite form in one place.
+ */
+import type { BuildColumns, Column, ColumnBuilderBase, SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import * as pg from 'drizzle-orm/pg-core';
+import * as sq from 'drizzle-orm/sqlite-core';
+import type { AnyCol, ColumnMeta, ColumnRef } from './columns.ts';
+import { snakeCase } from './naming.ts';
+
+type Expr = Column | SQL;
+
+export class IndexSpec {
+  readonly kind = 'index';
+  columns: Expr[] = [];
+  condition: SQL | undefined;
+  method: 'btree' | 'gin' = 'btree';
+  constructor(
+    readonly name: string,
+    readonly unique: boolean,
+  ) {}
+  on(...columns: [Expr, ...Expr[]]): this {
+    this.columns = columns;
+    return this;
+  }
+  /** A partial index. */
+  where(condition: SQL): this {
+    this.condition = condition;
+    return this;
+  }
+  /**
+   * A GIN index on a jsonb or text[] column (Postgres). SQLite has no inverted index: it stores
+   * the value as JSON text and gets a plain index of the same name, which serves equality only.
+   */
+  gin(): this {
+    this.method = 'gin';
+    return this;
+  }
+}
+
+export class UniqueSpec {
+  readonly kind = 'unique';
+  columns: Column[] = [];
+  constructor(readonly name: string) {}
+  on(...columns: [Column, ...Column[]]): this {
+    this.columns = columns;
+    return this;
+  }
+}
+
+export interface CheckSpec {
+  readonly kind: 'check';
+  readonly name: string;
+  readonly expression: SQL;
+}
+
+export interface PrimaryKeySpec {
+  readonly kind: 'primaryKey';
+  readonly columns: Column[];
+}
+
+/**
+ * Who may see a row, as a Postgres row-level security policy. On SQLite (one process, no roles)
+ * the same rule is enforced by the repositories, which always filter by the acting user or
+ * organization.
+ */
+export interface PolicySpec {
+  readonly kind: 'policy';
+  readonly scope: 'user' | 'organization' | 'reference';
+  readonly column: Column | undefined;
+}
+
+export type ExtraSpec = IndexSpec | UniqueSpec | CheckSpec | PrimaryKeySpec | PolicySpec;
+
+export const index = (name: string) => new IndexSpec(name, false);
+export const uniqueIndex = (name: string) => new IndexSpec(name, true);
+export const unique = (name: string) => new UniqueSpec(name);
+export const check = (name: string, expression: SQL): CheckSpec => ({
+  kind: 'check',
+  name,
+  expression,
+});
+export const primaryKey = (...columns: [Column, ...Column[]]): PrimaryKeySpec => ({
+  kind: 'primaryKey',
+  columns,
+});
+/** Rows belong to the user in `column`: the acting user sees and changes only those. */
+export const ownedByUser = (column: Column): PolicySpec => ({
+  kind: 'policy',
+  scope: 'user',
+  column,
+});
+/** Rows belong to the organization in `column`. */
+export const ownedByOrganization = (column: Column): PolicySpec => ({
+  kind: 'policy',
+  scope: 'organization',
+  column,
+});
+/** Reference data: every role may read it; only a service context writes it. */
+export const readableByAll = (): PolicySpec => ({
+  kind: 'policy',
+  scope: 'reference',
+  column: undefined,
+});
+
+/** Session settings the policies read; repositories set them with `set_config(..., true)`. */
+export const RLS_SETTINGS = {
+  userId: 'app.user_id',
+  organizationId: 'app.organization_id',
+  service: 'app.service',
+} as const;
+
+const actingUser = sql`nullif(current_setting(${sql.raw(`'${RLS_SETTINGS.userId}'`)}, true), '')`;
+const actingOrg = sql`nullif(current_setting(${sql.raw(`'${RLS_SETTINGS.organizationId}'`)}, true), '')`;
+const isService = sql`coalesce(current_setting(${sql.raw(`'${RLS_SETTINGS.service}'`)}, true), '') = 'on'`;
+
+function policySql(spec: PolicySpec): { using: SQL; withCheck: SQL } {
+  if (spec.scope === 'reference') {
+    return { using: sql`true`, withCheck: isService };
+  }
+  const owner = spec.scope === 'user' ? actingUser : actingOrg;
+  const rule = sql`(${isService} or ${spec.column}::text = ${owner})`;
+  return { using: rule, withCheck: rule };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ColumnInfo {
+  readonly key: string;
+  readonly name: string;
+  readonly meta: ColumnMeta;
+}
+
+/** What the kit records about a table, for error mapping, migrations, verify and docs. */
+export interface TableMeta {
+  readonly name: string;
+  readonly columns: readonly ColumnInfo[];
+  /** Unique constraints and unique indexes, by name, with their SQLite column names. */
+  readonly uniques: { name: string; columns: string[] }[];
+  readonly checks: string[];
+  readonly policy: PolicySpec['scope'] | undefined;
+  /** Column that names the owner, for user- and organization-scoped tables. */
+  readonly ownerColumn: string | undefined;
+  readonly hasUpdatedAt: boolean;
+}
+
+type PgBuilders<T extends Record<string, AnyCol>> = {
+  [K in keyof T]: T[K]['pg'] & pg.PgColumnBuilderBase;
+};
+type SqliteBuilders<T extends Record<string, AnyCol>> = {
+  [K in keyof T]: T[K]['sqlite'] & sq.SQLiteColumnBuilderBase;
+};
+
+export type PgTableOf<N extends string, T extends Record<string, AnyCol>> = pg.PgTableWithColumns<{
+  name: N;
+  schema: undefined;
+  columns: BuildColumns<N, PgBuilders<T>, 'pg'>;
+  dialect: 'pg';
+}>;
+export type SqliteTableOf<
+  N extends string,
+  T extends Record<string, AnyCol>,
+> = sq.SQLiteTableWithColumns<{
+  name: N;
+  schema: undefined;
+  columns: BuildColumns<N, SqliteBuilders<T>, 'sqlite'>;
+  dialect: 'sqlite';
+}>;
+
+export interface Table<N extends string = string, T extends Record<string, AnyCol> = any> {
+  readonly name: N;
+  readonly pg: PgTableOf<N, T>;
+  readonly sqlite: SqliteTableOf<N, T>;
+  /** Column references for `.references(() => other.columns.id)`. */
+  readonly columns: { readonly [K in keyof T]: ColumnRef };
+  readonly meta: TableMeta;
+}
+
+export interface AnyTable {
+  readonly name: string;
+  readonly pg: pg.PgTable<any>;
+  readonly sqlite: sq.SQLiteTable<any>;
+  readonly columns: Readonly<Record<string, ColumnRef>>;
+  readonly meta: TableMeta;
+}
+
+const registry = new Map<string, TableMeta>();
+
+/** Every table the kit has built, by database name (used to name constraints in errors). */
+export function tableMeta(name: string): TableMeta | undefined {
+  return registry.get(name);
+}
+
+export function allTableMeta(): TableMeta[] {
+  return [...registry.values()];
+}
+
+export function table<const N extends string, T extends Record<string, AnyCol>>(
+  name: N,
+  columns: T,
+  extras?: (t: { [K in keyof T]: Column }) => ExtraSpec[],
+): Table<N, T> {
+  const pgCols: Record<string, ColumnBuilderBase> = {};
+  const sqCols: Record<string, ColumnBuilderBase> = {};
+  const infos: ColumnInfo[] = [];
+  for (const [key, col] of Object.entries(columns)) {
+    const dbName = snakeCase(key);
+    (col.pg as any).setName(dbName);
+    (col.sqlite as any).setName(dbName);
+    pgCols[key] = col.pg;
+    sqCols[key] = col.sqlite;
+    infos.push({ key, name: dbName, meta: col.meta });
+  }
+
+  const uniques: TableMeta['uniques'] = [];
+  const checks: string[] = [];
+  let policy: PolicySpec | undefined;
+  let ownerColumn: string | undefined;
+
+  // Column-level facts the seeds state as CHECKs on SQLite (enum lists, varchar lengths).
+  const implicitChecks = (cols: Record<string, Column>): CheckSpec[] =>
+    infos.flatMap((info) => {
+      const c = cols[info.key]!;
+      const out: CheckSpec[] = [];
+      if (info.meta.enumValues && !info.meta.pgEnumName) {
+        const list = sql.join(
+          info.meta.enumValues.map((v) => sql.raw(`'${v.replaceAll("'", "''")}'`)),
+          sql`, `,
+        );
+        out.push(check(`${name}_${info.name}_check`, sql`${c} in (${list})`));
+      }
+      return out;
+    });
+  const sqliteOnlyChecks = (cols: Record<string, Column>): CheckSpec[] =>
+    infos.flatMap((info) => {
+      const c = cols[info.key]!;
+      const out: CheckSpec[] = [];
+      if (info.meta.pgEnumName && info.meta.enumValues) {
+        const list = sql.join(
+          info.meta.enumValues.map((v) => sql.raw(`'${v.replaceAll("'", "''")}'`)),
+          sql`, `,
+        );
+        out.push(check(`${name}_${info.name}_check`, sql`${c} in (${list})`));
+      }
+      if (info.meta.maxLength !== undefined) {
+        out.push(
+          check(
+            `${name}_${info.name}_length_check`,
+            sql`length(${c}) <= ${sql.raw(String(info.meta.maxLength))}`,
+          ),
+        );
+      }
+      return out;
+    });
+
+  for (const info of infos) {
+    const b = (columns[info.key]!.sqlite as any).config;
+    if (b?.isUnique)
+      uniques.push({ name: b.uniqueName ?? `${name}_${info.name}_unique`, columns: [info.name] });
+  }
+
+  const pgTable = pg.pgTable(name, pgCols as any, (self: any) => {
+    const specs = [...implicitChecks(self), ...(extras?.(self) ?? [])];
+    return specs.flatMap((spec) => [toPg(name, spec)].flat());
+  });
+  const sqliteTable = sq.sqliteTable(name, sqCols as any, (self: any) => {
+    const specs = [...implicitChecks(self), ...sqliteOnlyChecks(self), ...(extras?.(self) ?? [])];
+    uniques.length = 0;
+    checks.length = 0;
+    for (const info of infos) {
+      const b = (columns[info.key]!.sqlite as any).config;
+      if (b?.isUnique)
+        uniques.push({ name: b.uniqueName ?? `${name}_${info.name}_unique`, columns: [info.name] });
+    }
+    for (const spec of specs) {
+      if (spec.kind === 'unique')
+        uniques.push({ name: spec.name, columns: spec.columns.map((c) => c.name) });
+      if (spec.kind === 'index' && spec.unique)
+        uniques.push({
+          name: spec.name,
+          columns: spec.columns.map((c) => ('name' in c ? c.name : '')),
+        });
+      if (spec.kind === 'check') checks.push(spec.name);
+      if (spec.kind === 'policy') {
+        policy = spec;
+        ownerColumn = spec.column?.name;
+      }
+    }
+    return specs.flatMap((spec) => toSqlite(spec));
+  });
+
+  // Drizzle runs the extras lazily; run the SQLite one now so the metadata is complete.
+  sqliteExtras(sqliteTable);
+
+  const refs: Record<string, ColumnRef> = {};
+  for (const info of infos) {
+    refs[info.key] = {
+      table: name,
+      key: info.key,
+      get pg() {
+        return (pgTable as any)[info.key];
+      },
+      get sqlite() {
+        return (sqliteTable as any)[info.key];
+      },
+    };
+  }
+
+  const meta: TableMeta = {
+    name,
+    columns: infos,
+    uniques,
+    checks,
+    get policy() {
+      return policy?.scope;
+    },
+    get ownerColumn() {
+      return ownerColumn;
+    },
+    hasUpdatedAt: infos.some((i) => i.meta.touchOnUpdate),
+  };
+  registry.set(name, meta);
+  return { name, pg: pgTable as any, sqlite: sqliteTable as any, columns: refs as any, meta };
+}
+
+function sqliteExtras(t: sq.SQLiteTable) {
+  sq.getTableConfig(t);
+}
+
+function toPg(table: string, spec: ExtraSpec): any {
+  switch (spec.kind) {
+    case 'index': {
+      const b = spec.unique ? pg.uniqueIndex(spec.name) : pg.index(spec.name);
+      const built =
+        spec.method === 'gin'
+          ? b.using('gin', ...(spec.columns as [any, ...any[]]))
+          : b.on(...(spec.columns as [any, ...any[]]));
+      return spec.condition ? built.where(spec.condition) : built;
+    }
+    case 'unique':
+      return pg.unique(spec.name).on(...(spec.columns as [any, ...any[]]));
+    case 'check':
+      return pg.check(spec.name, spec.expression);
+    case 'primaryKey':
+      return pg.primaryKey({ name: `${table}_pkey`, columns: spec.columns as [any, ...any[]] });
+    case 'policy': {
+      const { using, withCheck } = policySql(spec);
+      if (spec.scope === 'reference') {
+        return [
+          pg.pgPolicy(`${table}_read`, { as: 'permissive', for: 'select', using }),
+          pg.pgPolicy(`${table}_service_write`, {
+            as: 'permissive',
+            for: 'all',
+            using: isService,
+            withCheck,
+          }),
+        ];
+      }
+      return pg.pgPolicy(`${table}_${spec.scope}_isolation`, {
+        as: 'permissive',
+        for: 'all',
+        using,
+        withCheck,
+      });
+    }
+  }
+}
+
+function toSqlite(spec: ExtraSpec): any[] {
+  switch (spec.kind) {
+    case 'index': {
+      const b = spec.unique ? sq.uniqueIndex(spec.name) : sq.index(spec.name);
+      const built = b.on(...(spec.columns as [any, ...any[]]));
+      return [spec.condition ? built.where(spec.condition) : built];
+    }
+    case 'unique':
+      return [sq.unique(spec.name).on(...(spec.columns as [any, ...any[]]))];
+    case 'check':
+      return [sq.check(spec.name, spec.expression)];
+    case 'primaryKey':
+      return [sq.primaryKey({ columns: spec.columns as [any, ...any[]] })];
+    case 'policy':
+      return [];
+  }
+}

@@ -1,0 +1,3 @@
+import { coreSuites } from './suites/index.ts';
+
+coreSuites('sqlite');

@@ -1,0 +1,28 @@
+import { afterAll, beforeAll } from 'vitest';
+import type { Database, Dialect } from '../../src/index.ts';
+import * as sample from '../../src/sample/schema.ts';
+import { createTestDatabase, type TestDatabase } from '../../src/testing/index.ts';
+
+export interface SuiteContext {
+  dialect: Dialect;
+  /** The database of this test file, created in beforeAll. */
+  db(): Database;
+}
+
+/** Opens this file's own database with the sample schema for the dialect under test. */
+export function useSampleDatabase(dialect: Dialect): SuiteContext {
+  let test: TestDatabase | undefined;
+  beforeAll(async () => {
+    test = await createTestDatabase(dialect, [sample]);
+  });
+  afterAll(async () => {
+    await test?.dispose();
+  });
+  return {
+    dialect,
+    db() {
+      if (!test) throw new Error('database not ready');
+      return test.db;
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { Dialect } from '../../src/index.ts';
+import { columnSuite } from './columns.ts';
+import { useSampleDatabase } from './context.ts';
+import { errorSuite } from './errors.ts';
+import { transactionSuite } from './transactions.ts';
+
+/** Every behaviour of the core, against one dialect (one thin test file per driver). */
+export function coreSuites(dialect: Dialect) {
+  const ctx = useSampleDatabase(dialect);
+  transactionSuite(ctx);
+  errorSuite(ctx);
+  columnSuite(ctx);
+}

@@ -1,0 +1,173 @@
+import { eq, sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/index.ts';
+import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
+import type { SuiteContext } from './context.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function newOwner(db: Executor, label: string) {
+  const owners = db.table(sampleOwners);
+  const [row] = await db.db
+    .insert(owners)
+    .values({ email: `${label}-${Math.random().toString(36).slice(2)}@example.test` })
+    .returning();
+  return row!;
+}
+
+async function titlesOf(db: Executor, ownerId: string) {
+  const items = db.table(sampleItems);
+  const rows = await db.db
+    .select({ title: items.title })
+    .from(items)
+    .where(eq(items.ownerId, ownerId))
+    .orderBy(items.title);
+  return rows.map((r) => r.title);
+}
+
+export function transactionSuite(ctx: SuiteContext) {
+  describe(`transactions (${ctx.dialect})`, () => {
+    it('commits all the work of a transaction', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'commit');
+      const result = await db.transaction(async (tx) => {
+        const items = tx.table(sampleItems);
+        await tx.db.insert(items).values({ ownerId: owner.id, title: 'a' });
+        await sleep(1);
+        await tx.db.insert(items).values({ ownerId: owner.id, title: 'b' });
+        return 'done';
+      });
+      expect(result).toBe('done');
+      expect(await titlesOf(db, owner.id)).toEqual(['a', 'b']);
+    });
+
+    it('rolls back everything, including statements after an await, when the callback throws', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'rollback');
+      await expect(
+        db.transaction(async (tx) => {
+          const items = tx.table(sampleItems);
+          await tx.db.insert(items).values({ ownerId: owner.id, title: 'a' });
+          await sleep(5);
+          await tx.db.insert(items).values({ ownerId: owner.id, title: 'b' });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await titlesOf(db, owner.id)).toEqual([]);
+    });
+
+    it('rolls back a nested transaction to its savepoint and keeps the outer work', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'nested');
+      await db.transaction(async (tx) => {
+        const items = tx.table(sampleItems);
+        await tx.db.insert(items).values({ ownerId: owner.id, title: 'outer' });
+        await expect(
+          tx.transaction(async (inner) => {
+            await inner.db
+              .insert(inner.table(sampleItems))
+              .values({ ownerId: owner.id, title: 'inner' });
+            throw new Error('inner fails');
+          }),
+        ).rejects.toThrow('inner fails');
+        await tx.transaction(async (inner) => {
+          await inner.db
+            .insert(inner.table(sampleItems))
+            .values({ ownerId: owner.id, title: 'inner ok' });
+        });
+        await tx.db.insert(items).values({ ownerId: owner.id, title: 'outer 2' });
+      });
+      expect(await titlesOf(db, owner.id)).toEqual(['inner ok', 'outer', 'outer 2']);
+    });
+
+    it('keeps two concurrent transactions apart: one rolls back, the other commits', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'concurrent');
+      const events: string[] = [];
+      const failing = db.transaction(async (tx) => {
+        const items = tx.table(sampleItems);
+        events.push('A begin');
+        await tx.db.insert(items).values({ ownerId: owner.id, title: 'A1' });
+        await sleep(20);
+        await tx.db.insert(items).values({ ownerId: owner.id, title: 'A2' });
+        events.push('A end');
+        throw new Error('A fails');
+      });
+      const committing = (async () => {
+        await sleep(2);
+        return db.transaction(async (tx) => {
+          const items = tx.table(sampleItems);
+          events.push('B begin');
+          await tx.db.insert(items).values({ ownerId: owner.id, title: 'B1' });
+          await sleep(5);
+          await tx.db.insert(items).values({ ownerId: owner.id, title: 'B2' });
+          events.push('B end');
+        });
+      })();
+      const [a, b] = await Promise.allSettled([failing, committing]);
+      expect(a.status).toBe('rejected');
+      expect(b.status).toBe('fulfilled');
+      // Had B's statements run inside A's transaction, A's rollback would have removed them.
+      expect(await titlesOf(db, owner.id)).toEqual(['B1', 'B2']);
+      if (ctx.dialect === 'sqlite') {
+        // One connection: the second transaction waits for the first to end.
+        expect(events).toEqual(['A begin', 'A end', 'B begin', 'B end']);
+      }
+    });
+
+    it('does not let a statement outside a transaction land inside another one', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'outside');
+      const items = db.table(sampleItems);
+      const tx = db.transaction(async (t) => {
+        await t.db.insert(t.table(sampleItems)).values({ ownerId: owner.id, title: 'in tx' });
+        await sleep(20);
+        throw new Error('roll back');
+      });
+      await sleep(2);
+      await db.db.insert(items).values({ ownerId: owner.id, title: 'outside' });
+      await expect(tx).rejects.toThrow('roll back');
+      expect(await titlesOf(db, owner.id)).toEqual(['outside']);
+    });
+
+    it('runs a statement prepared in a transaction inside that transaction', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'prepared');
+      await expect(
+        db.transaction(async (tx) => {
+          const items = tx.table(sampleItems);
+          const insert = tx.prepared('test.insertItem', (d) =>
+            d
+              .insert(items)
+              .values({ ownerId: sql.placeholder('ownerId'), title: sql.placeholder('title') })
+              .prepare('test_insert_item'),
+          );
+          await insert.execute({ ownerId: owner.id, title: 'p1' });
+          expect(await titlesOf(tx, owner.id)).toEqual(['p1']);
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      expect(await titlesOf(db, owner.id)).toEqual([]);
+    });
+
+    it('sets transaction-local settings that end with the transaction', async () => {
+      const db = ctx.db();
+      await expect(db.setLocal({ 'app.user_id': 'x' })).rejects.toThrow(/needs a transaction/);
+      await db.transaction(async (tx) => {
+        await tx.setLocal({ 'app.user_id': 'u-1' });
+        if (ctx.dialect === 'postgres') {
+          const [row] = await tx.execute<{ v: string }>(
+            sql`select current_setting('app.user_id', true) as v`,
+          );
+          expect(row?.v).toBe('u-1');
+        }
+      });
+      if (ctx.dialect === 'postgres') {
+        const [row] = await db.execute<{ v: string | null }>(
+          sql`select nullif(current_setting('app.user_id', true), '') as v`,
+        );
+        expect(row?.v ?? null).toBeNull();
+      }
+    });
+  });
+}
