@@ -1,0 +1,6 @@
+/**
+ * Every table of the platform schema, from every domain package: what drizzle-kit, the
+ * migrations app and `createDb()` see. Each export is a kit table (`.pg` / `.sqlite`) or a
+ * Postgres enum type.
+ */
+export {};
