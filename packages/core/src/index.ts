@@ -12,3 +12,5 @@ export * from './errors.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
+export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
+export * from './introspect.ts';
