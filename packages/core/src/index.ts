@@ -8,9 +8,9 @@ export {
   resolveDatabaseUrl,
 } from './connect.ts';
 export type { Database, Dialect, DrizzleHandle, Executor } from './database.ts';
+export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export * from './errors.ts';
+export * from './introspect.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
-export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
-export * from './introspect.ts';

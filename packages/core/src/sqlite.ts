@@ -92,22 +92,26 @@ class SqliteConnection {
   }
 
   /** The driver callback of drizzle's sqlite-proxy. */
-  readonly run = async (sqlText: string, params: unknown[], method: Method) =>
-    this.gate(() => this.exec(sqlText, params, method));
+  readonly run = (sqlText: string, params: unknown[], method: Method): Promise<{ rows: any }> => {
+    try {
+      return Promise.resolve(this.gate(() => this.exec(sqlText, params, method)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 
   exec(sqlText: string, params: unknown[], method: Method): { rows: any } {
     if (this.closed) throw new TransactionStateError('The SQLite database is closed');
     let stmt = this.statements.get(sqlText);
     if (!stmt) {
       stmt = this.client.prepare(sqlText);
+      // Drizzle maps rows from arrays: put readers in raw mode once, not on every call.
+      if (stmt.reader) stmt.raw(true);
       this.statements.set(sqlText, stmt);
     }
-    if (method === 'run' || !stmt.reader) {
-      if (stmt.reader) return { rows: stmt.raw(true).all(...params) };
-      return { rows: stmt.run(...params) as any };
-    }
-    if (method === 'get') return { rows: stmt.raw(true).get(...params) };
-    return { rows: stmt.raw(true).all(...params) };
+    if (!stmt.reader) return { rows: stmt.run(...params) };
+    if (method === 'get') return { rows: stmt.get(...params) };
+    return { rows: stmt.all(...params) };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** vitest globalSetup: one Postgres server for the whole run, stopped at the end. */
 import type { TestProject } from 'vitest/node';
+import { redactUrl } from '../connect.ts';
 import { providePostgres } from './postgres-server.ts';
 
 declare module 'vitest' {
@@ -10,6 +11,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const server = await providePostgres();
+  console.log(`[exora] Postgres for tests: ${server.source} (${redactUrl(server.adminUrl)})`);
   project.provide('pgAdminUrl', server.adminUrl);
   return () => server.stop();
 }
