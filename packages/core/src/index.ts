@@ -1,3 +1,4 @@
+export * from './actor.ts';
 export {
   type ConnectOptions,
   connect,
@@ -14,3 +15,4 @@ export * from './introspect.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
+export * from './validate.ts';

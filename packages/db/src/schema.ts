@@ -3,4 +3,5 @@
  * migrations app and `createDb()` see. Each export is a kit table (`.pg` / `.sqlite`) or a
  * Postgres enum type.
  */
-export {};
+export * from '@exora/identity/schema';
+export * from '@exora/vault/schema';

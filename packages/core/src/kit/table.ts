@@ -70,8 +70,10 @@ export interface PrimaryKeySpec {
  */
 export interface PolicySpec {
   readonly kind: 'policy';
-  readonly scope: 'user' | 'organization' | 'reference';
+  readonly scope: 'user' | 'organization' | 'member' | 'reference';
   readonly column: Column | undefined;
+  /** For 'member': the organization column beside the user column. */
+  readonly organizationColumn?: Column;
 }
 
 export type ExtraSpec = IndexSpec | UniqueSpec | CheckSpec | PrimaryKeySpec | PolicySpec;
@@ -100,6 +102,19 @@ export const ownedByOrganization = (column: Column): PolicySpec => ({
   scope: 'organization',
   column,
 });
+/**
+ * Rows visible to the user in `userColumn` and to members of the organization in
+ * `organizationColumn` (users: yourself, and the people of your organization).
+ */
+export const ownedByUserOrOrganization = (
+  userColumn: Column,
+  organizationColumn: Column,
+): PolicySpec => ({
+  kind: 'policy',
+  scope: 'member',
+  column: userColumn,
+  organizationColumn,
+});
 /** Reference data: every role may read it; only a service context writes it. */
 export const readableByAll = (): PolicySpec => ({
   kind: 'policy',
@@ -121,6 +136,10 @@ const isService = sql`coalesce(current_setting(${sql.raw(`'${RLS_SETTINGS.servic
 function policySql(spec: PolicySpec): { using: SQL; withCheck: SQL } {
   if (spec.scope === 'reference') {
     return { using: sql`true`, withCheck: isService };
+  }
+  if (spec.scope === 'member') {
+    const rule = sql`(${isService} or ${spec.column}::text = ${actingUser} or ${spec.organizationColumn}::text = ${actingOrg})`;
+    return { using: rule, withCheck: rule };
   }
   const owner = spec.scope === 'user' ? actingUser : actingOrg;
   const rule = sql`(${isService} or ${spec.column}::text = ${owner})`;

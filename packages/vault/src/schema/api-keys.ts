@@ -1,0 +1,56 @@
+import {
+  boolean,
+  createdAt,
+  id,
+  index,
+  json,
+  ownedByUser,
+  table,
+  text,
+  timestamp,
+  uniqueIndex,
+  updatedAt,
+  uuid,
+} from '@exora/core';
+import { users } from '@exora/identity/schema';
+import { sql } from 'drizzle-orm';
+
+/**
+ * Seed 003's `api_keys` (a user's provider keys: encrypted key, `key_hash`, `masked_key`,
+ * provider, metadata) merged with seed 004's named `apiKeys` (platform keys with a unique
+ * `keyName`: here rows with no user, reachable only from a service context).
+ */
+export const apiKeys = table(
+  'api_keys',
+  {
+    id: id(),
+    /** Null for seed 004's platform-wide keys. */
+    userId: uuid().references(() => users.columns.id, { onDelete: 'cascade' }),
+    /** Seed 004 `keyName`; unique per owner. */
+    name: text().notNull(),
+    provider: text().notNull(),
+    /** Ciphertext of the key (seed 003 `encrypted_key`, seed 004 `keyValue`). */
+    encryptedKey: text().notNull(),
+    /** HMAC-SHA256 blind index of the key, to find a key by its plaintext. */
+    keyHash: text().notNull().unique('api_keys_key_hash_unique'),
+    /** For display, e.g. `sk-A...9Xz`. */
+    maskedKey: text().notNull(),
+    metadata: json<Record<string, unknown>>().notNull().default({}),
+    active: boolean().notNull().default(true),
+    lastUsedAt: timestamp(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('api_keys_user_idx').on(t.userId),
+    index('api_keys_provider_idx').on(t.provider),
+    uniqueIndex('api_keys_user_name_unique')
+      .on(t.userId, t.name)
+      .where(sql`${t.userId} is not null`),
+    uniqueIndex('api_keys_platform_name_unique').on(t.name).where(sql`${t.userId} is null`),
+    ownedByUser(t.userId),
+  ],
+);
+
+export type ApiKeyRow = typeof apiKeys.pg.$inferSelect;
+export const API_KEY_SECRET_COLUMNS = ['encrypted_key'] as const;

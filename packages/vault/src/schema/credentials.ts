@@ -1,0 +1,47 @@
+import {
+  boolean,
+  createdAt,
+  id,
+  index,
+  ownedByUser,
+  table,
+  text,
+  timestamp,
+  updatedAt,
+  uuid,
+  varchar,
+} from '@exora/core';
+import { users } from '@exora/identity/schema';
+
+/**
+ * Seed 004's `credentials`: a user's login for a platform (e.g. vinsolutions). Seed 004 kept
+ * `encryptedData` and `iv` apart; here `encrypted_data` is one self-describing ciphertext that
+ * carries its nonce and key id (so keys can rotate), and the refresh token is encrypted too.
+ */
+export const credentials = table(
+  'credentials',
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.columns.id, { onDelete: 'cascade' }),
+    platform: varchar(100).notNull(),
+    label: varchar(200),
+    /** Ciphertext of the credential data (JSON). */
+    encryptedData: text().notNull(),
+    /** Ciphertext. */
+    refreshToken: text(),
+    refreshTokenExpiry: timestamp(),
+    active: boolean().notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('credentials_user_idx').on(t.userId),
+    index('credentials_platform_idx').on(t.platform),
+    ownedByUser(t.userId),
+  ],
+);
+
+export type CredentialRow = typeof credentials.pg.$inferSelect;
+export const CREDENTIAL_SECRET_COLUMNS = ['encrypted_data', 'refresh_token'] as const;

@@ -1,0 +1,50 @@
+import {
+  createdAt,
+  id,
+  index,
+  json,
+  ownedByUser,
+  table,
+  text,
+  textEnum,
+  timestamp,
+  unique,
+  updatedAt,
+  uuid,
+} from '@exora/core';
+import { users } from '@exora/identity/schema';
+
+export const INTEGRATION_STATUSES = ['pending', 'connected', 'error', 'disconnected'] as const;
+
+/**
+ * Seed 000's `integrations` (→ users): a user's connection to an outside service (an n8n
+ * workflow's app). Settings are readable; the integration's secrets (webhook secret, client
+ * secret...) are one ciphertext of a JSON object.
+ */
+export const integrations = table(
+  'integrations',
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.columns.id, { onDelete: 'cascade' }),
+    provider: text().notNull(),
+    name: text().notNull(),
+    status: textEnum(INTEGRATION_STATUSES).notNull().default('pending'),
+    config: json<Record<string, unknown>>().notNull().default({}),
+    /** Ciphertext of a JSON object of secrets, or null. */
+    encryptedSecrets: text(),
+    lastSyncedAt: timestamp(),
+    lastError: text(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('integrations_user_provider_name_unique').on(t.userId, t.provider, t.name),
+    index('integrations_user_idx').on(t.userId),
+    ownedByUser(t.userId),
+  ],
+);
+
+export type IntegrationRow = typeof integrations.pg.$inferSelect;
+export const INTEGRATION_SECRET_COLUMNS = ['encrypted_secrets'] as const;
