@@ -1,1 +1,3 @@
+export * from './context.ts';
+export * from './repositories/index.ts';
 export * from './schema/index.ts';
