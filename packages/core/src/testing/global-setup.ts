@@ -1,13 +1,8 @@
 /** vitest globalSetup: one Postgres server for the whole run, stopped at the end. */
 import type { TestProject } from 'vitest/node';
+import './provided.ts';
 import { redactUrl } from '../connect.ts';
 import { providePostgres } from './postgres-server.ts';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    pgAdminUrl: string;
-  }
-}
 
 export default async function setup(project: TestProject) {
   const server = await providePostgres();

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import './provided.ts';
 import { connect } from '../connect.ts';
 import type { Database, Dialect } from '../database.ts';
 import { createStatements, type SchemaModule } from '../ddl.ts';

@@ -1,0 +1,8 @@
+/** What the globalSetup hands the test files. */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+  }
+}
+
+export {};

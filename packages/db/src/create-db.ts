@@ -1,0 +1,86 @@
+import {
+  type Actor,
+  connect,
+  type Database,
+  type Dialect,
+  type DrizzleHandle,
+  type Executor,
+  resolveDatabaseUrl,
+  serviceActor,
+  userActor,
+} from '@exora/core';
+import { type CryptoServices, loadCryptoFromEnv } from '@exora/crypto';
+import {
+  createIdentityRepositories,
+  type DomainContext,
+  type IdentityRepositories,
+} from '@exora/identity';
+import * as schema from './schema.ts';
+
+export interface CreateDbOptions {
+  /** Default: `DATABASE_URL`, else PG* variables, else `data/exora.db` at the repository root. */
+  url?: string;
+  /** Where to read `DATABASE_URL`, pool settings and the encryption keys (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Crypto services; default from `EXORA_ENCRYPTION_KEYS`, `EXORA_BLIND_INDEX_KEY`, `OAUTH_ENCRYPTION_KEY`. */
+  crypto?: CryptoServices;
+}
+
+/** Every domain's repositories, bound to one actor. */
+export type Repositories = IdentityRepositories & {
+  readonly actor: Actor;
+  /**
+   * Several repository calls as one unit, for the same actor: all or nothing. Calls inside
+   * become savepoints of this transaction.
+   */
+  transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R>;
+};
+
+function repositoriesFor(exec: Executor, actor: Actor, crypto: CryptoServices): Repositories {
+  const ctx: DomainContext = { exec, actor, crypto };
+  return {
+    actor,
+    ...createIdentityRepositories(ctx),
+    transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R> {
+      return exec.transaction((tx) => fn(repositoriesFor(tx, actor, crypto)));
+    },
+  };
+}
+
+export interface ExoraDb {
+  readonly dialect: Dialect;
+  /** Every table of the platform (kit tables: `.pg` / `.sqlite`, and `db.table(t)` below). */
+  readonly schema: typeof schema;
+  /** The raw Drizzle handle, for queries no repository covers. Row-level rules are then yours. */
+  readonly db: DrizzleHandle;
+  /** The core handle: `table()`, `transaction()`, `execute()`, `prepared()`. */
+  readonly database: Database;
+  /** Repositories acting for a signed-in user (and their organization, for company data). */
+  forUser(userId: string, organizationId?: string | null): Repositories;
+  /** Repositories acting across users, for background jobs and sign-in; say why. */
+  asService(reason: string): Repositories;
+  /** A raw transaction on the core handle (all or nothing; nested calls are savepoints). */
+  transaction<R>(fn: (tx: Executor) => Promise<R>): Promise<R>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the platform database and returns every domain's repositories. Reads the encryption
+ * keys at start-up and fails with a message naming the variable when they are missing or wrong.
+ */
+export function createDb(options: CreateDbOptions = {}): ExoraDb {
+  const env = options.env ?? process.env;
+  const crypto = options.crypto ?? loadCryptoFromEnv(env);
+  const database = connect(options.url ?? resolveDatabaseUrl(env), { env });
+  return {
+    dialect: database.dialect,
+    schema,
+    db: database.db,
+    database,
+    forUser: (userId, organizationId) =>
+      repositoriesFor(database, userActor(userId, organizationId), crypto),
+    asService: (reason) => repositoriesFor(database, serviceActor(reason), crypto),
+    transaction: (fn) => database.transaction(fn),
+    close: () => database.close(),
+  };
+}

@@ -1,0 +1,3 @@
+import { identitySuites } from './suites/index.ts';
+
+identitySuites('sqlite');
