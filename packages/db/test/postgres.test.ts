@@ -1,0 +1,3 @@
+import { createDbSuite } from './suites/create-db.ts';
+
+createDbSuite('postgres');

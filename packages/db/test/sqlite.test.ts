@@ -1,0 +1,4 @@
+import { createDbSuite, startupSuite } from './suites/create-db.ts';
+
+createDbSuite('sqlite');
+startupSuite();
