@@ -51,3 +51,15 @@ export function pickTable<T extends AnyTable>(dialect: Dialect, table: T): T['pg
   // The one cast of the core: both objects have the same columns and row types.
   return (dialect === 'postgres' ? table.pg : table.sqlite) as T['pg'];
 }
+
+/**
+ * The value to pass for a `sql.placeholder` compared with `column`: Drizzle fills placeholders
+ * without the column's mapping, so a Date must become what this dialect stores (an ISO string
+ * for Postgres, milliseconds for SQLite), a boolean 0/1 on SQLite, JSON a string.
+ */
+export function driverValue(
+  column: { mapToDriverValue(value: unknown): unknown },
+  value: unknown,
+): unknown {
+  return column.mapToDriverValue(value);
+}

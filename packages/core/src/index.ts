@@ -9,6 +9,7 @@ export {
   resolveDatabaseUrl,
 } from './connect.ts';
 export type { Database, Dialect, DrizzleHandle, Executor } from './database.ts';
+export { driverValue } from './database.ts';
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export * from './errors.ts';
 export * from './introspect.ts';

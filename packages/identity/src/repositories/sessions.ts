@@ -1,5 +1,12 @@
-import { actAs, requireDate, requirePlainObject, requireService, requireText } from '@exora/core';
-import { and, eq, gt, lte } from 'drizzle-orm';
+import {
+  actAs,
+  driverValue,
+  requireDate,
+  requirePlainObject,
+  requireService,
+  requireText,
+} from '@exora/core';
+import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { DomainContext } from '../context.ts';
 import { sessions } from '../schema/sessions.ts';
 
@@ -16,11 +23,16 @@ export function createSessionsRepository(ctx: DomainContext) {
       requireService(actor, 'sessions.get');
       const id = sid(sessionId);
       return actAs(ctx.exec, actor, async (tx) => {
+        // Every request reads its session: a prepared statement (server-side on Postgres).
         const t = tx.table(sessions);
-        const [row] = await tx.db
-          .select({ sess: t.sess })
-          .from(t)
-          .where(and(eq(t.sid, id), gt(t.expire, now)));
+        const query = tx.prepared('identity.sessions.get', (d) =>
+          d
+            .select({ sess: t.sess })
+            .from(t)
+            .where(and(eq(t.sid, sql.placeholder('sid')), gt(t.expire, sql.placeholder('now'))))
+            .prepare('identity_sessions_get'),
+        );
+        const [row] = await query.execute({ sid: id, now: driverValue(t.expire, now) });
         return row?.sess ?? null;
       });
     },
