@@ -1,0 +1,3 @@
+import { vaultSuites } from './suites/index.ts';
+
+vaultSuites('postgres');
