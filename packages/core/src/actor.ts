@@ -94,6 +94,25 @@ export function actAs<R>(
   });
 }
 
+/**
+ * The user a call is about. A user actor acts on their own rows: passing nothing or their own
+ * id is the same, passing another user's id is a `PermissionError` (never silently redirected).
+ * A service context must name the user.
+ */
+export function subjectOf(actor: Actor, userId: unknown): string {
+  if (actor.kind === 'service') {
+    if (!isUuid(userId)) throw new ValidationError('userId', 'must be a UUID');
+    return userId.toLowerCase();
+  }
+  if (userId !== undefined && userId !== null) {
+    if (!isUuid(userId)) throw new ValidationError('userId', 'must be a UUID');
+    if (userId.toLowerCase() !== actor.userId.toLowerCase()) {
+      throw new PermissionError('A user may only act on their own rows');
+    }
+  }
+  return actor.userId;
+}
+
 /** Only a service context may call this. */
 export function requireService(actor: Actor, what: string): asserts actor is ServiceActor {
   if (actor.kind !== 'service') {

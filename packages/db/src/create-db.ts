@@ -15,6 +15,7 @@ import {
   type DomainContext,
   type IdentityRepositories,
 } from '@exora/identity';
+import { createVaultRepositories, type VaultRepositories } from '@exora/vault';
 import * as schema from './schema.ts';
 
 export interface CreateDbOptions {
@@ -27,20 +28,22 @@ export interface CreateDbOptions {
 }
 
 /** Every domain's repositories, bound to one actor. */
-export type Repositories = IdentityRepositories & {
-  readonly actor: Actor;
-  /**
-   * Several repository calls as one unit, for the same actor: all or nothing. Calls inside
-   * become savepoints of this transaction.
-   */
-  transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R>;
-};
+export type Repositories = IdentityRepositories &
+  VaultRepositories & {
+    readonly actor: Actor;
+    /**
+     * Several repository calls as one unit, for the same actor: all or nothing. Calls inside
+     * become savepoints of this transaction.
+     */
+    transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R>;
+  };
 
 function repositoriesFor(exec: Executor, actor: Actor, crypto: CryptoServices): Repositories {
   const ctx: DomainContext = { exec, actor, crypto };
   return {
     actor,
     ...createIdentityRepositories(ctx),
+    ...createVaultRepositories(ctx),
     transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R> {
       return exec.transaction((tx) => fn(repositoriesFor(tx, actor, crypto)));
     },

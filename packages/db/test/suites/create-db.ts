@@ -48,6 +48,23 @@ export function createDbSuite(dialect: Dialect) {
         (await asAdmin.organizations.listMembers(organization.id)).map((m) => m.email),
       ).toEqual(['ada@example.com', 'bob@example.com']);
       expect(colleague.organizationId).toBe(organization.id);
+
+      // Secrets: stored encrypted, shown only when asked for.
+      await me.oauthTokens.save({
+        provider: 'google',
+        accessToken: 'ya29.token',
+        refreshToken: '1//refresh',
+      });
+      expect((await me.oauthTokens.getDecrypted('google'))?.accessToken).toBe('ya29.token');
+      const { plaintext, apiKey } = await me.apiKeys.create({
+        name: 'CLI',
+        provider: 'openai',
+        key: 'sk-live-1234567890abcdef',
+      });
+      expect(apiKey.maskedKey).not.toContain('567890');
+      const presented = await db.asService('api gateway').apiKeys.findByPlaintext(plaintext);
+      expect(presented?.userId).toBe(user.id);
+      expect(await db.forUser(colleague.id).apiKeys.listMasked()).toEqual([]);
     });
 
     it('composes repository calls in one transaction for one actor: all or nothing', async () => {

@@ -1,4 +1,4 @@
-import { actAs, ownedBy, requirePlainObject, requireText, requireUuid } from '@exora/core';
+import { actAs, ownedBy, requirePlainObject, requireText, subjectOf } from '@exora/core';
 import { and, eq } from 'drizzle-orm';
 import type { DomainContext } from '../context.ts';
 import { type SetupProgress, setupProgress } from '../schema/setup-progress.ts';
@@ -6,8 +6,7 @@ import { type SetupProgress, setupProgress } from '../schema/setup-progress.ts';
 /** Seed 000's setup progress: a user's onboarding steps. */
 export function createSetupProgressRepository(ctx: DomainContext) {
   const { actor } = ctx;
-  const subject = (userId?: string) =>
-    actor.kind === 'user' ? actor.userId : requireUuid(userId, 'userId');
+  const subject = (userId?: string) => subjectOf(actor, userId);
 
   return {
     async get(userId?: string): Promise<SetupProgress | null> {

@@ -4,7 +4,7 @@ import {
   optionalText,
   ownedBy,
   requirePlainObject,
-  requireUuid,
+  subjectOf,
 } from '@exora/core';
 import { and, eq } from 'drizzle-orm';
 import type { DomainContext } from '../context.ts';
@@ -33,9 +33,7 @@ function validate(input: UserProfileInput): UserProfileInput {
 /** Seed 003's user profiles: one per user, readable and writable by that user only. */
 export function createUserProfilesRepository(ctx: DomainContext) {
   const { actor } = ctx;
-  /** The user a call is about: the acting user, or the one a service names. */
-  const subject = (userId?: string) =>
-    actor.kind === 'user' ? actor.userId : requireUuid(userId, 'userId');
+  const subject = (userId?: string) => subjectOf(actor, userId);
 
   return {
     /** The profile of the acting user (a service passes `userId`), or null. */

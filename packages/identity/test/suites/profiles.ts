@@ -20,8 +20,11 @@ export function profilesSuite(ctx: SuiteContext) {
       const updated = await ctx.user(a.id).userProfiles.upsert({ bio: 'hi' });
       expect(updated).toMatchObject({ id: saved.id, displayName: 'Ada', bio: 'hi' });
       expect(await ctx.user(b.id).userProfiles.get()).toBeNull();
-      // B's upsert always targets B's own profile, whatever B passes.
-      await ctx.user(b.id).userProfiles.upsert({ displayName: 'Bob' }, a.id);
+      // B may not name A as the subject.
+      await expect(
+        ctx.user(b.id).userProfiles.upsert({ displayName: 'Bob' }, a.id),
+      ).rejects.toBeInstanceOf(PermissionError);
+      await expect(ctx.user(b.id).setupProgress.get(a.id)).rejects.toBeInstanceOf(PermissionError);
       expect((await ctx.user(a.id).userProfiles.get())?.displayName).toBe('Ada');
       expect((await ctx.service().userProfiles.get(a.id))?.bio).toBe('hi');
       await expect(

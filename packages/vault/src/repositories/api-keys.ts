@@ -7,6 +7,7 @@ import {
   requireService,
   requireText,
   requireUuid,
+  subjectOf,
   ValidationError,
 } from '@exora/core';
 import { mask, type RotationResult } from '@exora/crypto';
@@ -19,7 +20,6 @@ import {
   requireJsonObject,
   requireSecret,
   rotateTable,
-  subjectOf,
 } from './internal.ts';
 
 const TABLE = 'api_keys';

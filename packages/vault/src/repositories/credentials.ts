@@ -7,6 +7,7 @@ import {
   ownedBy,
   requireText,
   requireUuid,
+  subjectOf,
   ValidationError,
 } from '@exora/core';
 import type { RotationResult } from '@exora/crypto';
@@ -20,7 +21,6 @@ import {
   requireJsonObject,
   requireSecret,
   rotateTable,
-  subjectOf,
 } from './internal.ts';
 
 const TABLE = 'credentials';

@@ -9,6 +9,7 @@ import {
   requirePlainObject,
   requireText,
   requireUuid,
+  subjectOf,
   ValidationError,
 } from '@exora/core';
 import type { RotationResult } from '@exora/crypto';
@@ -21,7 +22,6 @@ import {
   requireJsonObject,
   requireSecret,
   rotateTable,
-  subjectOf,
 } from './internal.ts';
 
 const TABLE = 'integrations';

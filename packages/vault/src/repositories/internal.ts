@@ -3,10 +3,8 @@
  * JSON, and key rotation over a real table.
  */
 import {
-  type Actor,
   type AnyTable,
   actAs,
-  PermissionError,
   requirePlainObject,
   requireService,
   requireUuid,
@@ -20,22 +18,6 @@ import {
 } from '@exora/crypto';
 import type { DomainContext } from '@exora/identity';
 import { and, asc, type Column, eq, gt, type SQL } from 'drizzle-orm';
-
-/**
- * The user a call is about. A user actor acts on their own rows: passing nothing or their own
- * id is the same, passing another user's id is a `PermissionError` (never silently redirected).
- * A service context must name the user.
- */
-export function subjectOf(actor: Actor, userId: unknown): string {
-  if (actor.kind === 'service') return requireUuid(userId, 'userId');
-  if (userId !== undefined && userId !== null) {
-    const named = requireUuid(userId, 'userId');
-    if (named !== actor.userId.toLowerCase()) {
-      throw new PermissionError('A user may only act on their own vault entries');
-    }
-  }
-  return actor.userId;
-}
 
 /** `String.prototype.isWellFormed` (Node 20+; ES2024, newer than this repo's `lib`). */
 const isWellFormed = (s: string): boolean =>

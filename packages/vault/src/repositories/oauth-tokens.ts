@@ -6,6 +6,7 @@ import {
   requireDate,
   requireService,
   requireText,
+  subjectOf,
   ValidationError,
 } from '@exora/core';
 import type { RotationResult } from '@exora/crypto';
@@ -18,7 +19,6 @@ import {
   type RotateEncryptionOptions,
   requireSecret,
   rotateTable,
-  subjectOf,
 } from './internal.ts';
 
 const TABLE = 'oauth_tokens';
