@@ -63,3 +63,16 @@ export function driverValue(
 ): unknown {
   return column.mapToDriverValue(value);
 }
+
+/** `Executor.prepared` over one cache: builds each keyed statement once against `db`. */
+export function preparedCache(db: DrizzleHandle): Executor['prepared'] {
+  const cache = new Map<string, unknown>();
+  return <Q>(key: string, build: (db: DrizzleHandle) => Q): Q => {
+    let q = cache.get(key) as Q | undefined;
+    if (q === undefined) {
+      q = build(db);
+      cache.set(key, q);
+    }
+    return q;
+  };
+}

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Database, DrizzleHandle, Executor } from './database.ts';
+import { preparedCache } from './database.ts';
 import { mapDatabaseError, TransactionStateError } from './errors.ts';
 
 export interface PostgresPoolOptions {
@@ -20,7 +21,7 @@ export interface PostgresPoolOptions {
 function executor(db: DrizzleHandle, inTransaction: boolean): Executor {
   // Prepared statements live per connection or transaction: one prepared on the pool would
   // run on another connection, outside the transaction that called it.
-  const cache = new Map<string, unknown>();
+  const prepared = preparedCache(db);
   return {
     dialect: 'postgres',
     db,
@@ -33,14 +34,7 @@ function executor(db: DrizzleHandle, inTransaction: boolean): Executor {
         throw mapDatabaseError(error);
       }
     },
-    prepared<Q>(key: string, build: (db: DrizzleHandle) => Q): Q {
-      let q = cache.get(key) as Q | undefined;
-      if (q === undefined) {
-        q = build(db);
-        cache.set(key, q);
-      }
-      return q;
-    },
+    prepared,
     async execute<Row extends Record<string, unknown>>(query: SQL): Promise<Row[]> {
       try {
         const rows = await db.execute(query);

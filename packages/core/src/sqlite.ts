@@ -16,7 +16,7 @@ import type { SQL } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
 import type { Database, DrizzleHandle, Executor } from './database.ts';
-import { pickTable } from './database.ts';
+import { pickTable, preparedCache } from './database.ts';
 import { mapDatabaseError, TransactionStateError } from './errors.ts';
 
 export interface SqliteOptions {
@@ -133,7 +133,7 @@ export function openSqlite(
 ): Database {
   const conn = new SqliteConnection(filename, options);
   const db = drizzle(conn.run) as unknown as DrizzleHandle;
-  const cache = new Map<string, unknown>();
+  const prepared = preparedCache(db);
   const dialect = new SQLiteAsyncDialect();
 
   const execute = async <Row extends Record<string, unknown>>(query: SQL): Promise<Row[]> => {
@@ -196,14 +196,7 @@ export function openSqlite(
     table: <T extends Parameters<Executor['table']>[0]>(t: T) => pickTable('sqlite', t),
     transaction,
     // One connection: a statement prepared once serves every transaction on it.
-    prepared<Q>(key: string, build: (db: DrizzleHandle) => Q): Q {
-      let q = cache.get(key) as Q | undefined;
-      if (q === undefined) {
-        q = build(db);
-        cache.set(key, q);
-      }
-      return q;
-    },
+    prepared,
     execute,
     async setLocal() {
       if (!conn.holdsConnection()) {
