@@ -94,6 +94,7 @@ export async function rotate(options: RotateOptions): Promise<RotationResult> {
     cursor: options.startAfter ?? null,
   };
 
+  let previousIds = new Set<string>();
   while (!signal?.aborted) {
     const rows = await fetchBatch(progress.cursor, batchSize);
     if (rows.length === 0) return { ...progress, done: true };
@@ -102,12 +103,20 @@ export async function rotate(options: RotateOptions): Promise<RotationResult> {
     let failed = 0;
     let values = 0;
     let last = progress.cursor;
+    const ids = new Set<string>();
     for (const row of rows) {
-      if (typeof row.id !== 'string' || row.id === last) {
+      // A fetchBatch that ignores the cursor would loop forever: refuse repeated ids.
+      if (
+        typeof row.id !== 'string' ||
+        row.id === progress.cursor ||
+        ids.has(row.id) ||
+        previousIds.has(row.id)
+      ) {
         throw new CryptoUsageError(
-          'rotate: fetchBatch must return rows with string ids, strictly after the cursor',
+          'rotate: fetchBatch must return rows with unique string ids, strictly after the cursor',
         );
       }
+      ids.add(row.id);
       last = row.id;
       const update: RotationUpdate = { id: row.id, values: {}, previous: {} };
       let changed = 0;
@@ -144,6 +153,7 @@ export async function rotate(options: RotateOptions): Promise<RotationResult> {
     progress.values += values;
     progress.batches++;
     progress.cursor = last;
+    previousIds = ids;
     await onBatch?.({ ...progress });
     if (rows.length < batchSize) return { ...progress, done: true };
   }
