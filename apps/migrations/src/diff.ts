@@ -1,0 +1,298 @@
+/**
+ * Snapshots and the SQL between two of them, from drizzle-kit's programmatic API plus the custom
+ * objects. Never interactive: where drizzle-kit would ask "renamed or created?" (a table or
+ * column both removed and added in one diff, which rejects without a terminal), the diff is
+ * split in two: first everything removed, then everything added. A rename thus becomes a drop
+ * and an add, which the destructive-migration guard stops unless it is marked as intended.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { type Dialect, dialectSchema } from '@exora/core';
+import { diffObjects, type ObjectDiff, type SqlObject, schemaObjects } from './objects.ts';
+import type { SchemaSource } from './source.ts';
+
+type Json = Record<string, any>;
+
+/** The schema after a migration: drizzle-kit's snapshot JSON and the custom objects. */
+export interface Snapshot {
+  drizzle: Json;
+  objects: SqlObject[];
+}
+
+const ORIGIN_ID = '00000000-0000-0000-0000-000000000000';
+
+type KitApi = typeof import('drizzle-kit/api');
+let api: KitApi | undefined;
+
+/**
+ * drizzle-kit's API, loaded through `require`: tsx transforms the 3 MB ESM build on every start
+ * (about 2.5 s); the CommonJS build loads in about 0.5 s.
+ */
+async function kit(): Promise<KitApi> {
+  api ??= createRequire(import.meta.url)('drizzle-kit/api') as KitApi;
+  return api;
+}
+
+/** A stable snapshot id, so regenerating a migration writes the same bytes. */
+export function snapshotId(dialect: Dialect, name: string): string {
+  const h = createHash('sha256').update(`exora:${dialect}:${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export async function emptySnapshot(dialect: Dialect): Promise<Snapshot> {
+  const kitApi = await kit();
+  const drizzle =
+    dialect === 'postgres'
+      ? kitApi.generateDrizzleJson({})
+      : await kitApi.generateSQLiteDrizzleJson({});
+  return { drizzle: { ...drizzle, id: ORIGIN_ID, prevId: ORIGIN_ID }, objects: [] };
+}
+
+/** The snapshot of the schema as the source defines it now. */
+export async function currentSnapshot(source: SchemaSource, dialect: Dialect): Promise<Snapshot> {
+  const kitApi = await kit();
+  const schema = dialectSchema(dialect, ...source.modules);
+  const drizzle =
+    dialect === 'postgres'
+      ? kitApi.generateDrizzleJson(schema)
+      : await kitApi.generateSQLiteDrizzleJson(schema);
+  return { drizzle: drizzle as Json, objects: schemaObjects(source, dialect) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// drizzle-kit diff, split where it would prompt
+
+const TOP_LEVEL = ['enums', 'schemas', 'sequences', 'roles', 'policies', 'views'] as const;
+
+const keys = (o: Json | undefined) => Object.keys(o ?? {});
+const both = (a: string[], b: string[]) => a.length > 0 && b.length > 0;
+
+/** True when drizzle-kit would ask whether something was renamed. */
+export function isAmbiguous(prev: Json, cur: Json): boolean {
+  const pt = keys(prev.tables);
+  const ct = keys(cur.tables);
+  if (
+    both(
+      ct.filter((k) => !pt.includes(k)),
+      pt.filter((k) => !ct.includes(k)),
+    )
+  )
+    return true;
+  for (const k of ct.filter((t) => pt.includes(t))) {
+    const p = prev.tables[k];
+    const c = cur.tables[k];
+    for (const part of ['columns', 'policies'] as const) {
+      const pk = keys(p[part]);
+      const ck = keys(c[part]);
+      if (
+        both(
+          ck.filter((x) => !pk.includes(x)),
+          pk.filter((x) => !ck.includes(x)),
+        )
+      )
+        return true;
+    }
+  }
+  for (const part of TOP_LEVEL) {
+    const pk = keys(prev[part]);
+    const ck = keys(cur[part]);
+    if (
+      both(
+        ck.filter((x) => !pk.includes(x)),
+        pk.filter((x) => !ck.includes(x)),
+      )
+    )
+      return true;
+  }
+  return false;
+}
+
+function mentions(text: unknown, column: string): boolean {
+  if (typeof text !== 'string') return false;
+  return text === column || text.includes(`"${column}"`) || text.includes(`\`${column}\``);
+}
+
+function indexMentions(index: Json, column: string): boolean {
+  const cols: unknown[] = index.columns ?? [];
+  return (
+    cols.some((c) =>
+      typeof c === 'string' ? mentions(c, column) : mentions((c as Json).expression, column),
+    ) || mentions(index.where, column)
+  );
+}
+
+/**
+ * `prev` with everything `cur` no longer has removed (tables, columns and whatever uses them,
+ * policies, enums, views): diffing prev -> it only drops, diffing it -> cur only adds.
+ */
+export function withoutRemoved(prev: Json, cur: Json): Json {
+  const inter: Json = structuredClone(prev);
+  const droppedTables = new Set<string>();
+  const droppedColumns = new Map<string, Set<string>>();
+  for (const k of keys(inter.tables)) {
+    const t = inter.tables[k];
+    const c = cur.tables?.[k];
+    if (!c) {
+      droppedTables.add(t.name);
+      delete inter.tables[k];
+      continue;
+    }
+    const gone = keys(t.columns).filter((col) => !(col in (c.columns ?? {})));
+    droppedColumns.set(t.name, new Set(gone));
+    for (const col of gone) delete t.columns[col];
+  }
+  for (const k of keys(inter.tables)) {
+    const t = inter.tables[k];
+    const c = cur.tables[k];
+    const gone = [...(droppedColumns.get(t.name) ?? [])];
+    const uses = (test: (col: string) => boolean) => gone.some(test);
+    const filter = (part: string, drop: (v: Json, name: string) => boolean) => {
+      if (!t[part]) return;
+      for (const name of keys(t[part])) if (drop(t[part][name], name)) delete t[part][name];
+    };
+    filter('indexes', (v) => uses((col) => indexMentions(v, col)));
+    filter('compositePrimaryKeys', (v) => uses((col) => (v.columns ?? []).includes(col)));
+    filter('uniqueConstraints', (v) => uses((col) => (v.columns ?? []).includes(col)));
+    filter('checkConstraints', (v) => uses((col) => mentions(v.value, col)));
+    filter('foreignKeys', (v) => {
+      const fk = typeof v === 'string' ? {} : v;
+      if (uses((col) => (fk.columnsFrom ?? []).includes(col))) return true;
+      if (droppedTables.has(fk.tableTo)) return true;
+      const goneThere = droppedColumns.get(fk.tableTo);
+      return (fk.columnsTo ?? []).some((col: string) => goneThere?.has(col));
+    });
+    filter(
+      'policies',
+      (v, name) =>
+        !(name in (c.policies ?? {})) ||
+        uses((col) => mentions(v.using, col) || mentions(v.withCheck, col)),
+    );
+  }
+  for (const part of TOP_LEVEL) {
+    if (!inter[part]) continue;
+    for (const name of keys(inter[part]))
+      if (!(name in (cur[part] ?? {}))) delete inter[part][name];
+  }
+  return inter;
+}
+
+async function kitDiff(dialect: Dialect, prev: Json, cur: Json): Promise<string[]> {
+  const kitApi = await kit();
+  return dialect === 'postgres'
+    ? kitApi.generateMigration(prev as any, cur as any)
+    : kitApi.generateSQLiteMigration(prev as any, cur as any);
+}
+
+/** drizzle-kit's statements from `prev` to `cur`, without ever prompting. */
+export async function drizzleStatements(
+  dialect: Dialect,
+  prev: Json,
+  cur: Json,
+): Promise<string[]> {
+  const run = async (a: Json, b: Json) =>
+    (await kitDiff(dialect, a, b)).map((s) => s.trim()).filter((s) => s.length > 0);
+  if (!isAmbiguous(prev, cur)) return run(prev, cur);
+  const inter = withoutRemoved(prev, cur);
+  const first = await run(prev, inter);
+  const second = await run(inter, cur);
+  // A table whose policies are all replaced has none in between: drizzle-kit disables row
+  // level security in the first half and enables it again in the second. Drop the pair.
+  const rls = (verb: string) => new RegExp(`^ALTER TABLE "([^"]+)" ${verb} ROW LEVEL SECURITY;$`);
+  const enabledAgain = new Set(second.flatMap((s) => rls('ENABLE').exec(s)?.[1] ?? []));
+  const disabled = new Set(
+    first.flatMap((s) => {
+      const t = rls('DISABLE').exec(s)?.[1];
+      return t && enabledAgain.has(t) ? [t] : [];
+    }),
+  );
+  return [
+    ...first.filter((s) => !disabled.has(rls('DISABLE').exec(s)?.[1] ?? '')),
+    ...second.filter((s) => !disabled.has(rls('ENABLE').exec(s)?.[1] ?? '')),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const NAME = '[`"]([^`"]+)[`"]';
+
+/** Tables SQLite rebuilds in these statements (drizzle-kit's `__new_<table>` copy). */
+export function rebuiltTables(statements: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const s of statements) {
+    const m = new RegExp(`^CREATE TABLE ${NAME}`, 'i').exec(s);
+    if (m?.[1]?.startsWith('__new_')) out.add(m[1].slice('__new_'.length));
+  }
+  return out;
+}
+
+/** Tables these statements alter, drop or rebuild. */
+export function touchedTables(statements: readonly string[]): Set<string> {
+  const out = rebuiltTables(statements);
+  for (const s of statements) {
+    const m = new RegExp(`^(?:ALTER|DROP) TABLE (?:IF EXISTS )?(?:"public"\\.)?${NAME}`, 'i').exec(
+      s,
+    );
+    if (m?.[1]) out.add(m[1]);
+  }
+  return out;
+}
+
+export interface MigrationSql {
+  /** drizzle-kit's statements (without the custom objects). */
+  drizzle: string[];
+  objects: ObjectDiff;
+  /** Everything, in order: object drops, drizzle-kit's statements, object creates. */
+  statements: string[];
+}
+
+export async function migrationSql(
+  dialect: Dialect,
+  prev: Snapshot,
+  cur: Snapshot,
+): Promise<MigrationSql> {
+  const drizzle = await drizzleStatements(dialect, prev.drizzle, cur.drizzle);
+  const objects = diffObjects(
+    prev.objects,
+    cur.objects,
+    touchedTables(drizzle),
+    rebuiltTables(drizzle),
+  );
+  return { drizzle, objects, statements: [...objects.before, ...drizzle, ...objects.after] };
+}
+
+export interface MigrationPlan {
+  up: MigrationSql;
+  down: MigrationSql;
+  /** True when up changes nothing. */
+  empty: boolean;
+}
+
+export async function planMigration(
+  dialect: Dialect,
+  prev: Snapshot,
+  cur: Snapshot,
+): Promise<MigrationPlan> {
+  const up = await migrationSql(dialect, prev, cur);
+  const down = await migrationSql(dialect, cur, prev);
+  return { up, down, empty: up.statements.length === 0 };
+}
+
+/** A short name for a migration, from what it changes. */
+export function describeChange(prev: Snapshot, cur: Snapshot): string {
+  const names = (s: Snapshot) =>
+    new Map(Object.values(s.drizzle.tables ?? {}).map((t: any) => [t.name as string, t]));
+  const p = names(prev);
+  const c = names(cur);
+  const created = [...c.keys()].filter((n) => !p.has(n));
+  const dropped = [...p.keys()].filter((n) => !c.has(n));
+  const altered = [...c.keys()].filter(
+    (n) => p.has(n) && JSON.stringify(p.get(n)) !== JSON.stringify(c.get(n)),
+  );
+  const join = (verb: string, list: string[]) =>
+    `${verb}_${list.slice(0, 2).join('_')}${list.length > 2 ? `_and_${list.length - 2}_more` : ''}`;
+  if (p.size === 0 && created.length > 0) return 'init';
+  if (created.length > 0) return join('create', created);
+  if (dropped.length > 0) return join('drop', dropped);
+  if (altered.length > 0) return join('alter', altered);
+  return 'sql_objects';
+}

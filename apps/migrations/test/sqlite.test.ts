@@ -1,0 +1,3 @@
+import { migrationSuites } from './suites/index.ts';
+
+migrationSuites('sqlite');

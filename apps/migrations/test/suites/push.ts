@@ -1,0 +1,106 @@
+import { introspect } from '@exora/core';
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { StaleMigrationsError } from '../../src/errors.ts';
+import { readHistory } from '../../src/migrator.ts';
+import { push } from '../../src/push.ts';
+import { verify } from '../../src/verify.ts';
+import { cli, FIXTURES, fixtureMigrations, sourceV1, sourceV2, tableNames } from '../helpers.ts';
+import type { MigrationsContext } from './context.ts';
+
+export function pushSuite(ctx: MigrationsContext) {
+  describe(`push (${ctx.dialect})`, () => {
+    it('brings a fresh database to the schema: migrations, triggers, policies, reference rows', async () => {
+      const { db } = await ctx.database();
+      const result = await push(db, ctx.dir(), sourceV2);
+      expect(result.applied).toEqual(['0001_init', '0002_create_fixture_kinds_fixture_notes']);
+      expect(result.seed).toMatchObject({ inserted: 3, rows: 3 });
+      expect(await tableNames(db)).toEqual([
+        'fixture_kinds',
+        'fixture_notes',
+        'sample_items',
+        'sample_owners',
+      ]);
+      const shape = await introspect(db);
+      expect(shape.tables.sample_items!.triggers).toEqual(['sample_items_touch_updated_at']);
+      expect(shape.tables.fixture_notes!.triggers).toEqual(['fixture_notes_touch_updated_at']);
+      if (ctx.dialect === 'postgres') {
+        for (const t of ['sample_items', 'fixture_notes', 'fixture_kinds']) {
+          expect(shape.tables[t]).toMatchObject({ rlsEnabled: true, rlsForced: true });
+        }
+        expect(shape.tables.sample_owners).toMatchObject({ rlsEnabled: false, rlsForced: false });
+      }
+      expect(shape.views).toEqual(['sample_item_counts']);
+      expect((await verify(db, sourceV2)).differences).toEqual([]);
+    });
+
+    it('a second push changes nothing and says so', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      const before = await readHistory(test.db);
+      const again = await push(test.db, ctx.dir(), sourceV2);
+      expect(again.applied).toEqual([]);
+      expect(again.seed).toMatchObject({ inserted: 0, rows: 3 });
+      expect(await readHistory(test.db)).toEqual(before);
+      const { code, out } = await cli([
+        'push',
+        '--url',
+        test.url,
+        '--dir',
+        ctx.dir(),
+        '--schema',
+        `${FIXTURES}v2.ts`,
+      ]);
+      expect(code).toBe(0);
+      expect(out).toContain('already up to date: nothing applied');
+      expect(out).toContain('reference data already present: 0 rows inserted (fixture_kinds 0/3)');
+    });
+
+    it('the CLI reports what a fresh push applied', async () => {
+      const test = await ctx.database();
+      const { code, out } = await cli([
+        'push',
+        '--url',
+        test.url,
+        '--dir',
+        ctx.dir(),
+        '--schema',
+        `${FIXTURES}v2.ts`,
+      ]);
+      expect(code).toBe(0);
+      expect(out).toMatch(/applied 0001_init \(\d+ statements, \d+ ms\)/);
+      expect(out).toContain('applied 2 migrations; seeded 3 rows (fixture_kinds 3/3)');
+    });
+
+    it('refuses, applying nothing, when the schema has changes no migration covers', async () => {
+      const { db } = await ctx.database();
+      const onlyV1 = await fixtureMigrations();
+      // drizzle/ as it was before v2 was generated: 0001 only.
+      const { rmSync, readdirSync } = await import('node:fs');
+      for (const d of ['sqlite', 'postgres']) {
+        for (const f of readdirSync(`${onlyV1}/${d}`))
+          if (f.startsWith('0002')) rmSync(`${onlyV1}/${d}/${f}`);
+        rmSync(`${onlyV1}/${d}/meta/0002_snapshot.json`);
+      }
+      ctx.track(onlyV1);
+      await expect(push(db, onlyV1, sourceV2)).rejects.toThrow(StaleMigrationsError);
+      await expect(push(db, onlyV1, sourceV2)).rejects.toThrow(/pnpm db:generate/);
+      expect(await readHistory(db)).toEqual([]);
+      expect(await tableNames(db)).toEqual([]);
+      // The schema those files describe pushes fine.
+      expect((await push(db, onlyV1, sourceV1)).applied).toEqual(['0001_init']);
+    });
+
+    it('says "nothing to seed" when the schema has no reference data', async () => {
+      const test = await ctx.database();
+      const result = await push(test.db, ctx.dir(), { ...sourceV2, referenceData: [] });
+      expect(result.seed).toEqual({ tables: [], inserted: 0, rows: 0 });
+      const { out } = await cli(['seed', '--url', test.url, '--schema', `${FIXTURES}v1.ts`]);
+      expect(out).toContain('nothing to seed: the schema has no reference data');
+      const rows = await test.db.execute<{ n: number }>(
+        sql`select count(*) as n from fixture_kinds`,
+      );
+      expect(Number(rows[0]!.n)).toBe(0);
+    });
+  });
+}

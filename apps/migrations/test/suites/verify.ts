@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { push } from '../../src/push.ts';
+import type { Difference, VerifyReport } from '../../src/verify.ts';
+import { verify } from '../../src/verify.ts';
+import { cli, FIXTURES, sourceV2 } from '../helpers.ts';
+import type { MigrationsContext } from './context.ts';
+
+const brief = (d: Difference) => `${d.table ?? '-'} ${d.object} ${d.name} ${d.problem}`;
+
+export function verifySuite(ctx: MigrationsContext) {
+  describe(`verify (${ctx.dialect})`, () => {
+    const verifyCli = (url: string, ...flags: string[]) =>
+      cli(['verify', '--url', url, '--schema', `${FIXTURES}v2.ts`, ...flags]);
+
+    it('is clean on a pushed database, with exit code 0 and a readable report', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      const { code, out } = await verifyCli(test.url);
+      expect(code).toBe(0);
+      expect(out).toContain('OK: the database matches the schema (4 tables');
+      const json = await verifyCli(test.url, '--json');
+      expect(json.code).toBe(0);
+      const report = JSON.parse(json.out) as VerifyReport;
+      expect(report).toMatchObject({ ok: true, dialect: ctx.dialect, differences: [] });
+    });
+
+    it('catches a dropped column, a dropped index and a missing trigger', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      const q = ctx.dialect === 'postgres' ? '"' : '`';
+      await test.db.execute(sql.raw(`ALTER TABLE ${q}fixture_notes${q} DROP COLUMN ${q}body${q}`));
+      await test.db.execute(sql.raw('DROP INDEX sample_items_owner_idx'));
+      await test.db.execute(
+        sql.raw(
+          ctx.dialect === 'postgres'
+            ? 'DROP TRIGGER fixture_notes_touch_updated_at ON fixture_notes'
+            : 'DROP TRIGGER fixture_notes_touch_updated_at',
+        ),
+      );
+      const report = await verify(test.db, sourceV2);
+      expect(report.ok).toBe(false);
+      expect(report.differences.map(brief).sort()).toEqual([
+        'fixture_notes column body missing',
+        'fixture_notes trigger fixture_notes_touch_updated_at missing',
+        'sample_items index sample_items_owner_idx missing',
+      ]);
+      const { code, out } = await verifyCli(test.url);
+      expect(code).toBe(1);
+      expect(out).toContain('DRIFT: 3 difference(s)');
+      expect(out).toContain('  table fixture_notes\n    - column body: missing');
+      expect(out).toContain('    - trigger fixture_notes_touch_updated_at: missing');
+      expect(out).toContain('  table sample_items\n    - index sample_items_owner_idx: missing');
+      const json = await verifyCli(test.url, '--json');
+      expect(json.code).toBe(1);
+      expect((JSON.parse(json.out) as VerifyReport).differences).toHaveLength(3);
+    });
+
+    it('catches changed types, nullability, defaults, foreign key actions, checks and extra objects', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      if (ctx.dialect === 'postgres') {
+        for (const s of [
+          'ALTER TABLE fixture_kinds ALTER COLUMN position TYPE bigint',
+          'ALTER TABLE fixture_kinds ALTER COLUMN label DROP NOT NULL',
+          'ALTER TABLE sample_items ALTER COLUMN position SET DEFAULT 7',
+          'ALTER TABLE fixture_notes DROP CONSTRAINT fixture_notes_author_id_sample_owners_id_fk',
+          'ALTER TABLE fixture_notes ADD CONSTRAINT fixture_notes_author_id_sample_owners_id_fk FOREIGN KEY (author_id) REFERENCES sample_owners(id) ON DELETE CASCADE',
+          'ALTER TABLE sample_items DROP CONSTRAINT sample_items_score_range',
+          'ALTER TABLE sample_items ADD CONSTRAINT sample_items_score_range CHECK (score between 0 and 10)',
+          'CREATE TABLE stray (id integer)',
+          'CREATE INDEX stray_idx ON sample_owners (email)',
+        ])
+          await test.db.execute(sql.raw(s));
+      } else {
+        // SQLite changes these only by rebuilding a table: rebuild fixture_kinds by hand.
+        await test.db.execute(sql.raw('PRAGMA foreign_keys=OFF'));
+        for (const s of [
+          'CREATE TABLE `__k` (`id` text PRIMARY KEY NOT NULL, `label` text, `position` real DEFAULT 5 NOT NULL)',
+          'INSERT INTO `__k` SELECT * FROM `fixture_kinds`',
+          'DROP TABLE `fixture_kinds`',
+          'ALTER TABLE `__k` RENAME TO `fixture_kinds`',
+          'CREATE TABLE stray (id integer)',
+          'CREATE INDEX stray_idx ON sample_owners (email)',
+        ])
+          await test.db.execute(sql.raw(s));
+        await test.db.execute(sql.raw('PRAGMA foreign_keys=ON'));
+      }
+      const report = await verify(test.db, sourceV2);
+      const found = report.differences.map(
+        (d) => `${d.table} ${d.object} ${d.name} ${d.problem}${d.property ? ` ${d.property}` : ''}`,
+      );
+      expect(found).toContain('fixture_kinds column position different type');
+      expect(found).toContain('fixture_kinds column label different notNull');
+      expect(found).toContain('stray table stray unexpected');
+      expect(found).toContain('sample_owners index stray_idx unexpected');
+      if (ctx.dialect === 'postgres') {
+        expect(found).toContain('sample_items column position different default');
+        expect(found).toContain(
+          'fixture_notes foreign key (author_id) -> sample_owners(id) different onDelete',
+        );
+        expect(found).toContain('sample_items check sample_items_score_range different definition');
+      } else {
+        expect(found).toContain('fixture_kinds column position different default');
+      }
+    });
+
+    if (ctx.dialect === 'postgres') {
+      it('catches row-level security that is not forced and a policy that changed', async () => {
+        const test = await ctx.database();
+        await push(test.db, ctx.dir(), sourceV2);
+        await test.db.execute(sql.raw('ALTER TABLE sample_items NO FORCE ROW LEVEL SECURITY'));
+        await test.db.execute(
+          sql.raw('ALTER POLICY sample_items_user_isolation ON sample_items USING (true)'),
+        );
+        const report = await verify(test.db, sourceV2);
+        expect(report.differences.map((d) => `${brief(d)} ${d.property}`).sort()).toEqual([
+          'sample_items policy sample_items_user_isolation different using',
+          'sample_items row level security row level security different forced',
+        ]);
+      });
+    }
+
+    it('exits 2 with a clear message when the database cannot be reached', async () => {
+      const url =
+        ctx.dialect === 'postgres'
+          ? 'postgres://nobody@127.0.0.1:1/none'
+          : `${ctx.track(`/tmp/exora-missing-${Date.now()}`)}/none.db`;
+      const { runCli } = await import('../../src/index.ts');
+      const { main } = await import('../../src/cli.ts');
+      expect(runCli).toBeDefined();
+      const errors: string[] = [];
+      const original = console.error;
+      console.error = (m: string) => errors.push(m);
+      try {
+        expect(await main(['verify', '--url', url, '--schema', `${FIXTURES}v2.ts`])).toBe(2);
+      } finally {
+        console.error = original;
+      }
+      expect(errors.join('\n')).toMatch(
+        ctx.dialect === 'postgres' ? /Cannot connect to postgres:\/\// : /No SQLite database at/,
+      );
+    });
+  });
+}
