@@ -27,8 +27,6 @@ const PREFIX = `${FORMAT_VERSION}.`;
 const GCM_OPTIONS = { authTagLength: TAG_BYTES } as const;
 /** Shortest payload: nonce + tag of an empty plaintext = 28 bytes = 38 base64url characters. */
 const MIN_PAYLOAD_CHARS = Math.ceil(((NONCE_BYTES + TAG_BYTES) * 4) / 3);
-const PAYLOAD = /^[A-Za-z0-9_-]+$/;
-const B64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /**
  * Nonces come from a pool refilled by one `randomFillSync` call per 256 nonces: the same CSPRNG
@@ -55,7 +53,13 @@ interface PreparedKey {
   readonly prefix: string;
   /** The length-prefixed `ex1` and key id that start every AAD under this key. */
   readonly aadHead: Buffer;
+  /** AAD up to the row id, per table and column: `aadHead` + length-prefixed table and column. */
+  readonly aadPrefixes: Map<string, Map<string, Buffer>>;
+  aadPrefixCount: number;
 }
+
+/** Distinct (table, column) AAD prefixes cached per key; schemas have far fewer. */
+const MAX_CACHED_PREFIXES = 1024;
 
 function lengthPrefixed(parts: readonly string[]): Buffer {
   const bufs = parts.map((p) => Buffer.from(p, 'utf8'));
@@ -68,40 +72,51 @@ function lengthPrefixed(parts: readonly string[]): Buffer {
   return out;
 }
 
-/**
- * AAD = u32be(len) || bytes, for each of: format version, key id, table, column, row id (UTF-8).
- * Length prefixes make the encoding injective: table "a.b" + column "c" and table "a" + column
- * "b.c" give different AAD.
- */
-function buildAad(head: Buffer, ctx: FieldContext): Buffer {
-  const { table, column, rowId } = ctx;
+function checkContext(ctx: FieldContext): void {
   if (
-    typeof table !== 'string' ||
-    typeof column !== 'string' ||
-    typeof rowId !== 'string' ||
-    table === '' ||
-    column === '' ||
-    rowId === ''
+    typeof ctx?.table !== 'string' ||
+    typeof ctx.column !== 'string' ||
+    typeof ctx.rowId !== 'string' ||
+    ctx.table === '' ||
+    ctx.column === '' ||
+    ctx.rowId === ''
   ) {
     throw new CryptoUsageError(
       'encryption context needs non-empty string table, column and rowId (assign the row id before encrypting)',
     );
   }
-  const tl = Buffer.byteLength(table, 'utf8');
-  const cl = Buffer.byteLength(column, 'utf8');
+}
+
+/**
+ * AAD = u32be(len) || bytes, for each of: format version, key id, table, column, row id (UTF-8).
+ * Length prefixes make the encoding injective: table "a.b" + column "c" and table "a" + column
+ * "b.c" give different AAD. Everything before the row id is cached per key, table and column.
+ */
+function buildAad(k: PreparedKey, ctx: FieldContext): Buffer {
+  checkContext(ctx);
+  const { table, column, rowId } = ctx;
+  let byColumn = k.aadPrefixes.get(table);
+  let prefix = byColumn?.get(column);
+  if (prefix === undefined) {
+    prefix = Buffer.concat([k.aadHead, lengthPrefixed([table, column])]);
+    if (k.aadPrefixCount < MAX_CACHED_PREFIXES) {
+      if (byColumn === undefined) {
+        byColumn = new Map();
+        k.aadPrefixes.set(table, byColumn);
+      }
+      byColumn.set(column, prefix);
+      k.aadPrefixCount++;
+    }
+  }
   const rl = Buffer.byteLength(rowId, 'utf8');
-  const aad = Buffer.allocUnsafe(head.length + 12 + tl + cl + rl);
-  let o = head.copy(aad, 0);
-  o = aad.writeUInt32BE(tl, o);
-  o += aad.write(table, o, 'utf8');
-  o = aad.writeUInt32BE(cl, o);
-  o += aad.write(column, o, 'utf8');
-  o = aad.writeUInt32BE(rl, o);
+  const aad = Buffer.allocUnsafe(prefix.length + 4 + rl);
+  const o = aad.writeUInt32BE(rl, prefix.copy(aad, 0));
   aad.write(rowId, o, 'utf8');
   return aad;
 }
 
 interface Parsed {
+  /** Not yet validated: look it up, and check `KEY_ID_PATTERN` before printing it. */
   keyId: string;
   payload: string;
 }
@@ -116,25 +131,19 @@ function parse(text: unknown): Parsed | DecryptionFailure {
   if (d1 !== FORMAT_VERSION.length || !text.startsWith(PREFIX)) {
     return /^ex[0-9]+$/.test(text.slice(0, d1)) ? 'unsupported-version' : 'malformed';
   }
-  const keyId = text.slice(d1 + 1, d2);
-  if (!KEY_ID_PATTERN.test(keyId)) return 'malformed';
-  return { keyId, payload: text.slice(d2 + 1) };
+  return { keyId: text.slice(d1 + 1, d2), payload: text.slice(d2 + 1) };
 }
 
 /**
- * Strict, canonical base64url (no padding, nothing outside the alphabet, unused trailing bits
- * zero), so each value has exactly one text form and any changed character is rejected. Node's
- * own decoder is lenient: it skips unknown characters and ignores trailing bits.
+ * Strict, canonical base64url: the payload must be exactly what encoding the decoded bytes gives
+ * back (no padding, nothing outside the alphabet, unused trailing bits zero), so each value has one
+ * text form and any changed character is rejected. Node's own decoder is lenient (it skips unknown
+ * characters, accepts `+`/`/`, ignores trailing bits); the re-encode check is cheaper than a regex.
  */
 function decodePayload(payload: string): Buffer | undefined {
-  const n = payload.length;
-  if (n < MIN_PAYLOAD_CHARS || n % 4 === 1 || !PAYLOAD.test(payload)) return undefined;
-  const rem = n % 4;
-  if (rem !== 0) {
-    const last = B64URL_ALPHABET.indexOf(payload[n - 1]!);
-    if ((last & (rem === 2 ? 0x0f : 0x03)) !== 0) return undefined;
-  }
-  return Buffer.from(payload, 'base64url');
+  if (payload.length < MIN_PAYLOAD_CHARS) return undefined;
+  const raw = Buffer.from(payload, 'base64url');
+  return raw.toString('base64url') === payload ? raw : undefined;
 }
 
 /** `String.prototype.isWellFormed` (Node 20+; ES2024, newer than this repo's `lib`). */
@@ -145,12 +154,15 @@ const isWellFormed = (s: string): boolean =>
 export function keyIdOf(ciphertext: string): string {
   const parsed = parse(ciphertext);
   if (typeof parsed === 'string') throw new DecryptionError(parsed);
+  if (!KEY_ID_PATTERN.test(parsed.keyId)) throw new DecryptionError('malformed');
   return parsed.keyId;
 }
 
 /** Cheap check that a value has this package's envelope (not that it decrypts). */
 export function isEncrypted(value: unknown): value is string {
-  return typeof value === 'string' && typeof parse(value) !== 'string';
+  if (typeof value !== 'string') return false;
+  const parsed = parse(value);
+  return typeof parsed !== 'string' && KEY_ID_PATTERN.test(parsed.keyId);
 }
 
 /**
@@ -169,6 +181,8 @@ export class FieldCipher {
         entry,
         prefix: `${PREFIX}${entry.id}.`,
         aadHead: lengthPrefixed([FORMAT_VERSION, entry.id]),
+        aadPrefixes: new Map(),
+        aadPrefixCount: 0,
       });
     }
     this.keyring = keyring;
@@ -189,21 +203,22 @@ export class FieldCipher {
   /** Encrypts under the active key. Strings are encoded as UTF-8. */
   encrypt(plaintext: string | Uint8Array, context: FieldContext): string {
     const k = this.#active;
-    const aad = buildAad(k.aadHead, context);
-    const out = (len: number): Buffer => Buffer.allocUnsafe(NONCE_BYTES + len + TAG_BYTES);
-    let buf: Buffer;
+    const aad = buildAad(k, context);
+    let length: number;
     if (typeof plaintext === 'string') {
       if (!isWellFormed(plaintext)) {
         throw new CryptoUsageError(
           `refusing to encrypt a string with unpaired surrogates for ${context.table}.${context.column} (it would not round-trip through UTF-8)`,
         );
       }
-      buf = out(Buffer.byteLength(plaintext, 'utf8'));
+      length = Buffer.byteLength(plaintext, 'utf8');
     } else if (plaintext instanceof Uint8Array) {
-      buf = out(plaintext.length);
+      length = plaintext.length;
     } else {
       throw new CryptoUsageError('plaintext must be a string or a Uint8Array');
     }
+    // One buffer for the whole payload: nonce | ciphertext | tag.
+    const buf = Buffer.allocUnsafe(NONCE_BYTES + length + TAG_BYTES);
     takeNonce(buf);
     const cipher = createCipheriv(
       ALGORITHM,
@@ -228,12 +243,19 @@ export class FieldCipher {
 
   /** Decrypts to bytes. */
   decryptBuffer(ciphertext: string, context: FieldContext): Buffer {
-    const where = { table: context?.table, column: context?.column };
+    const where =
+      typeof context?.table === 'string' && typeof context.column === 'string'
+        ? { table: context.table, column: context.column }
+        : undefined;
     const parsed = parse(ciphertext);
     if (typeof parsed === 'string') throw new DecryptionError(parsed, where);
     const k = this.#keys.get(parsed.keyId);
-    if (!k) throw new UnknownKeyError(parsed.keyId, where);
-    const aad = buildAad(k.aadHead, context);
+    if (!k) {
+      // Only a well-formed id is named in the error: never echo arbitrary input.
+      if (!KEY_ID_PATTERN.test(parsed.keyId)) throw new DecryptionError('malformed', where);
+      throw new UnknownKeyError(parsed.keyId, where);
+    }
+    const aad = buildAad(k, context);
     const raw = decodePayload(parsed.payload);
     if (!raw) throw new DecryptionError('malformed', where);
     const tagAt = raw.length - TAG_BYTES;

@@ -159,6 +159,20 @@ describe('FieldCipher round trips', () => {
     expect(() => cipher.encrypt('broken \ud800 surrogate', ctx)).toThrow(CryptoUsageError);
   });
 
+  it('refuses to decrypt without a complete context', () => {
+    const value = cipher.encrypt('x', ctx);
+    expect(() => cipher.decrypt(value, undefined as unknown as FieldContext)).toThrow(
+      CryptoUsageError,
+    );
+    expect(() => cipher.decrypt(value, { ...ctx, rowId: '' })).toThrow(CryptoUsageError);
+    const malformed = decryptionFailure(() =>
+      cipher.decrypt('garbage', undefined as unknown as FieldContext),
+    );
+    expect(malformed.message).toBe(
+      'could not decrypt value: the value is not a well-formed encrypted value',
+    );
+  });
+
   it('refuses an incomplete context (no unbound ciphertexts)', () => {
     for (const bad of [
       { ...ctx, rowId: '' },
