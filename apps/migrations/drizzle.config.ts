@@ -4,10 +4,11 @@
  * `studio-schema.ts`, which hands drizzle-kit that dialect's tables of `@exora/db/schema`.
  * Only for studio: migrations are generated and applied by src/cli.ts, never by drizzle-kit.
  */
-import { isPostgresUrl, resolveDatabaseUrl } from '@exora/core';
+import { isPostgresUrl } from '@exora/core';
 import { defineConfig } from 'drizzle-kit';
+import { databaseUrl } from './src/files.ts';
 
-const url = resolveDatabaseUrl();
+const url = databaseUrl();
 
 export default defineConfig({
   schema: './src/studio-schema.ts',

@@ -3,20 +3,13 @@
  * Exit codes: 0 done (verify: no drift), 1 failure or drift, 2 usage or connection error.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  connect,
-  type Database,
-  type Dialect,
-  isPostgresUrl,
-  redactUrl,
-  resolveDatabaseUrl,
-} from '@exora/core';
+import { connect, type Database, type Dialect, isPostgresUrl, redactUrl } from '@exora/core';
 import { sql } from 'drizzle-orm';
 import { ConnectionError, MigrationError, reason, UsageError } from './errors.ts';
-import { defaultMigrationsDir } from './files.ts';
+import { databaseUrl, defaultMigrationsDir } from './files.ts';
 import { DIALECTS, generate } from './generate.ts';
 import { migrate, rollback, status } from './migrator.ts';
 import { push } from './push.ts';
@@ -89,17 +82,8 @@ function parse(argv: string[]): Cli {
   }
 }
 
-/** A relative SQLite path is taken from where the command was started (pnpm sets INIT_CWD). */
-function databaseUrl(cli: Cli): string {
-  const url = cli.values.url ?? resolveDatabaseUrl();
-  if (isPostgresUrl(url) || url.includes('://') || url.includes(':memory:')) return url;
-  const path = url.replace(/^(file|sqlite):/i, '');
-  if (isAbsolute(path)) return path;
-  return resolve(process.env.INIT_CWD ?? process.cwd(), path);
-}
-
 async function open(cli: Cli, mustExist: boolean): Promise<Database> {
-  const url = databaseUrl(cli);
+  const url = databaseUrl(cli.values.url);
   if (!isPostgresUrl(url) && mustExist && url !== ':memory:' && !existsSync(url)) {
     throw new ConnectionError(`No SQLite database at ${url}: run \`pnpm db:push\` first.`);
   }
@@ -296,5 +280,10 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Output piped into `head` and the like: stop quietly when the reader goes away.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   process.exitCode = await main();
 }

@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import type { Dialect } from '@exora/core';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { type Dialect, isPostgresUrl, resolveDatabaseUrl } from '@exora/core';
 import type { Snapshot } from './diff.ts';
 import { MigrationError } from './errors.ts';
 
@@ -51,6 +51,19 @@ export function repoRoot(from = process.cwd()): string {
     if (parent === dir) return resolve(from);
     dir = parent;
   }
+}
+
+/**
+ * The database URL to use: `url`, else DATABASE_URL (else PGHOST/PGDATABASE, else the SQLite
+ * file data/exora.db at the repository root). A relative SQLite path is taken from the
+ * repository root too, wherever the command runs (turbo and pnpm --filter run it in
+ * apps/migrations).
+ */
+export function databaseUrl(url: string = resolveDatabaseUrl()): string {
+  if (isPostgresUrl(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  if (/^((file|sqlite):)?:memory:$/i.test(url)) return url;
+  const path = url.replace(/^(file|sqlite):/i, '');
+  return isAbsolute(path) ? path : resolve(repoRoot(), path);
 }
 
 /** The committed migrations folder: `drizzle/` at the repository root. */
