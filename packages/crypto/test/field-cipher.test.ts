@@ -104,6 +104,23 @@ describe('AES-256-GCM primitive: published known-answer vectors', () => {
   });
 });
 
+describe('format version 1 regression vector (also the README example)', () => {
+  // Written once by this package with the demo key 00 01 02 ... 1f (never use it for real data).
+  // Every later version must still decrypt it: stored values outlive code.
+  const demoKey = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+  const stored = 'ex1.k1.oZNEELZAb-hKgAIbajONYETp2M3Nxv3GzlsJV_q_qlmTmOQPlRj-3XgcrrcXx_b1xnvd26Q';
+
+  it('decrypts under k1 with the documented context', () => {
+    const cipher = FieldCipher.fromEnv({
+      EXORA_ENCRYPTION_KEYS: `k1:${demoKey.toString('base64')}`,
+    });
+    expect(demoKey.toString('base64')).toBe('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=');
+    expect(cipher.decrypt(stored, ctx)).toBe('ya29.example-access-token');
+    expect(keyIdOf(stored)).toBe('k1');
+    decryptionFailure(() => cipher.decrypt(stored, { ...ctx, column: 'refresh_token' }));
+  });
+});
+
 describe('FieldCipher round trips', () => {
   const { cipher } = createTestCrypto();
 
