@@ -230,7 +230,7 @@ export async function run(argv: string[], out: Out = console.log): Promise<numbe
     case 'verify': {
       const source = await loadSource(schemaPaths(cli));
       return withDb(cli, true, async (db) => {
-        const report = await verify(db, source);
+        const report = await verify(db, source, dir);
         out(cli.values.json ? JSON.stringify(report) : formatReport(report));
         return report.ok ? 0 : 1;
       });

@@ -6,6 +6,7 @@
  * the reference tables' row-level security policies require for writes.
  */
 import { type Database, RLS_SETTINGS } from '@exora/core';
+import { getTableName } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/sqlite-core';
 import { MigrationError } from './errors.ts';
 import type { ReferenceData, SchemaSource } from './source.ts';
@@ -54,8 +55,27 @@ function assertIdempotent(ref: ReferenceData): void {
   }
 }
 
+/** Referenced tables first, so reference rows may point at other reference rows. */
+function inForeignKeyOrder(refs: ReferenceData[]): ReferenceData[] {
+  const parents = (ref: ReferenceData) =>
+    getTableConfig(ref.table.sqlite).foreignKeys.map((fk) =>
+      getTableName(fk.reference().foreignTable),
+    );
+  const out: ReferenceData[] = [];
+  const visiting = new Set<ReferenceData>();
+  const visit = (ref: ReferenceData) => {
+    if (out.includes(ref) || visiting.has(ref)) return;
+    visiting.add(ref);
+    const names = parents(ref);
+    for (const other of refs) if (other !== ref && names.includes(other.table.name)) visit(other);
+    out.push(ref);
+  };
+  for (const ref of refs) visit(ref);
+  return out;
+}
+
 export async function seed(db: Database, source: SchemaSource): Promise<SeedResult> {
-  const refs = source.referenceData.filter((r) => r.rows.length > 0);
+  const refs = inForeignKeyOrder(source.referenceData.filter((r) => r.rows.length > 0));
   for (const ref of refs) assertIdempotent(ref);
   if (refs.length === 0) return { tables: [], inserted: 0, rows: 0 };
   const tables = await db.transaction(async (tx) => {

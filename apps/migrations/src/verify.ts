@@ -18,7 +18,7 @@ import {
 } from '@exora/core';
 import { sql } from 'drizzle-orm';
 import { currentSnapshot, emptySnapshot, migrationSql } from './diff.ts';
-import { applyStatements, runStatements } from './migrator.ts';
+import { applyStatements, runStatements, status } from './migrator.ts';
 import type { SchemaSource } from './source.ts';
 
 export interface Shape {
@@ -66,6 +66,8 @@ export interface VerifyReport {
   schema: string;
   expected: { tables: number; indexes: number; triggers: number; policies: number };
   differences: Difference[];
+  /** The migration history against the files, when verify was given the migrations folder. */
+  migrations?: { applied: number; pending: string[]; problems: string[] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,12 +341,28 @@ export function compareShapes(expected: Shape, actual: Shape): Difference[] {
   return out;
 }
 
-export async function verify(db: Database, source: SchemaSource): Promise<VerifyReport> {
+export async function verify(
+  db: Database,
+  source: SchemaSource,
+  migrationsDir?: string,
+): Promise<VerifyReport> {
   const expected = await expectedShape(db, source);
   const actual = await actualShape(db);
   const differences = compareShapes(expected, actual);
   const tables = Object.values(expected.tables);
+  const migrations = migrationsDir === undefined ? undefined : await status(db, migrationsDir);
   return {
+    ...(migrations === undefined
+      ? {}
+      : {
+          migrations: {
+            applied: migrations.filter((m) => m.state === 'applied').length,
+            pending: migrations.filter((m) => m.state === 'pending').map((m) => m.name),
+            problems: migrations
+              .filter((m) => !['applied', 'pending'].includes(m.state))
+              .map((m) => `${m.name}: ${m.state}`),
+          },
+        }),
     ok: differences.length === 0,
     dialect: db.dialect,
     database: db.safeUrl,
@@ -376,6 +394,13 @@ export function formatReport(report: VerifyReport): string {
     const key = d.table ? `table ${d.table}` : 'database';
     groups.set(key, [...(groups.get(key) ?? []), d]);
   }
+  const m = report.migrations;
+  if (m && m.pending.length > 0) {
+    lines.push(
+      `  (${m.pending.length} migration(s) not applied: ${m.pending.join(', ')}; run pnpm db:migrate or pnpm db:push)`,
+    );
+  }
+  if (m && m.problems.length > 0) lines.push(`  (migration history: ${m.problems.join(', ')})`);
   for (const [key, diffs] of groups) {
     lines.push(`  ${key}`);
     for (const d of diffs) {

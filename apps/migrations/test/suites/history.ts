@@ -5,7 +5,15 @@ import { MigrationError } from '../../src/errors.ts';
 import { migrate, readHistory, rollback, status } from '../../src/migrator.ts';
 import { push } from '../../src/push.ts';
 import { actualShape, verify } from '../../src/verify.ts';
-import { cli, copyDir, sourceV1, sourceV2, tableNames, writeCustomMigration } from '../helpers.ts';
+import {
+  cli,
+  copyDir,
+  FIXTURES,
+  sourceV1,
+  sourceV2,
+  tableNames,
+  writeCustomMigration,
+} from '../helpers.ts';
 import type { MigrationsContext } from './context.ts';
 
 export function historySuite(ctx: MigrationsContext) {
@@ -24,6 +32,19 @@ export function historySuite(ctx: MigrationsContext) {
       expect(await tableNames(test.db)).toEqual(['sample_items', 'sample_owners']);
       expect((await verify(test.db, sourceV1)).differences).toEqual([]);
       expect((await verify(test.db, sourceV2)).ok).toBe(false);
+      const drift = await cli([
+        'verify',
+        '--url',
+        test.url,
+        '--dir',
+        ctx.dir(),
+        '--schema',
+        `${FIXTURES}v2.ts`,
+      ]);
+      expect(drift.code).toBe(1);
+      expect(drift.out).toContain(
+        '(1 migration(s) not applied: 0002_create_fixture_kinds_fixture_notes; run pnpm db:migrate or pnpm db:push)',
+      );
 
       const forward = await cli(['migrate', '--url', test.url, '--dir', ctx.dir()]);
       expect(forward.code).toBe(0);

@@ -29,6 +29,21 @@ export function seedSuite(ctx: MigrationsContext) {
       ]);
     });
 
+    it('inserts referenced reference rows first', async () => {
+      const test = await ctx.database();
+      await migrate(test.db, ctx.dir());
+      const id = crypto.randomUUID();
+      // Listed before the kinds they point at.
+      const notes = referenceData(v2.fixtureNotes, [
+        { id, organizationId: crypto.randomUUID(), kind: 'idea', body: 'seeded' } as any,
+      ]);
+      const result = await seed(test.db, sourceFromModules('ordered', [{ notes }, v2]));
+      expect(result.tables.map((t) => `${t.table} ${t.inserted}`)).toEqual([
+        'fixture_kinds 3',
+        'fixture_notes 1',
+      ]);
+    });
+
     it('refuses reference rows that set neither a primary key nor a unique key', async () => {
       const test = await ctx.database();
       await migrate(test.db, ctx.dir());

@@ -11,7 +11,7 @@ const brief = (d: Difference) => `${d.table ?? '-'} ${d.object} ${d.name} ${d.pr
 export function verifySuite(ctx: MigrationsContext) {
   describe(`verify (${ctx.dialect})`, () => {
     const verifyCli = (url: string, ...flags: string[]) =>
-      cli(['verify', '--url', url, '--schema', `${FIXTURES}v2.ts`, ...flags]);
+      cli(['verify', '--url', url, '--dir', ctx.dir(), '--schema', `${FIXTURES}v2.ts`, ...flags]);
 
     it('is clean on a pushed database, with exit code 0 and a readable report', async () => {
       const test = await ctx.database();
@@ -22,7 +22,12 @@ export function verifySuite(ctx: MigrationsContext) {
       const json = await verifyCli(test.url, '--json');
       expect(json.code).toBe(0);
       const report = JSON.parse(json.out) as VerifyReport;
-      expect(report).toMatchObject({ ok: true, dialect: ctx.dialect, differences: [] });
+      expect(report).toMatchObject({
+        ok: true,
+        dialect: ctx.dialect,
+        differences: [],
+        migrations: { applied: 2, pending: [], problems: [] },
+      });
     });
 
     it('catches a dropped column, a dropped index and a missing trigger', async () => {
