@@ -135,7 +135,13 @@ export async function verifyPassword(plain: string, hash: string): Promise<Passw
   if (typeof hash === 'string') {
     const argon = parseArgon2Hash(hash);
     if (argon) {
-      const valid = await argon2Verify(hash, plain.normalize('NFC'));
+      let valid: boolean;
+      try {
+        valid = await argon2Verify(hash, plain.normalize('NFC'));
+      } catch {
+        // e.g. a salt or output too short to be real: corrupt data, not a wrong password.
+        throw new PasswordHashFormatError('stored Argon2 hash is malformed');
+      }
       return { valid, needsRehash: valid && argon2NeedsRehash(argon) };
     }
     if (isBcryptHash(hash)) {

@@ -192,7 +192,13 @@ describe('password input checks', () => {
   });
 
   it('rejects an unknown stored hash format without echoing it', async () => {
-    for (const stored of ['plain-text-password', '$1$md5$hash', '', '$2b$04$short']) {
+    for (const stored of [
+      'plain-text-password',
+      '$1$md5$hash',
+      '',
+      '$2b$04$short',
+      '$argon2id$v=19$m=19456,t=2,p=1$abc$def', // parses, but salt and hash are too short
+    ]) {
       const attempt = verifyPassword('pw', stored);
       await expect(attempt).rejects.toBeInstanceOf(PasswordHashFormatError);
       const error = await attempt.catch((e: Error) => e);
