@@ -131,10 +131,11 @@ async function withDb<R>(cli: Cli, mustExist: boolean, fn: (db: Database) => Pro
 
 export async function run(argv: string[], out: Out = console.log): Promise<number> {
   const cli = parse(argv);
-  if (cli.values.help || cli.command === '' || cli.command === 'help') {
+  if (cli.values.help || cli.command === 'help') {
     out(USAGE);
-    return cli.command === '' && !cli.values.help ? 2 : 0;
+    return 0;
   }
+  if (cli.command === '') throw new UsageError(`No command given.\n\n${USAGE}`);
   const dir = dirOf(cli);
   const onApplied = (name: string, statements: number, ms: number) =>
     out(`applied ${name} (${plural(statements, 'statement')}, ${ms} ms)`);

@@ -18,6 +18,7 @@ import {
 } from '@exora/core';
 import { sql } from 'drizzle-orm';
 import { currentSnapshot, emptySnapshot, migrationSql } from './diff.ts';
+import { pendingChange } from './generate.ts';
 import { applyStatements, runStatements, status } from './migrator.ts';
 import type { SchemaSource } from './source.ts';
 
@@ -67,7 +68,13 @@ export interface VerifyReport {
   expected: { tables: number; indexes: number; triggers: number; policies: number };
   differences: Difference[];
   /** The migration history against the files, when verify was given the migrations folder. */
-  migrations?: { applied: number; pending: string[]; problems: string[] };
+  migrations?: {
+    applied: number;
+    pending: string[];
+    problems: string[];
+    /** The schema has changes no migration file covers (run `pnpm db:generate`). */
+    stale: boolean;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,6 +358,10 @@ export async function verify(
   const differences = compareShapes(expected, actual);
   const tables = Object.values(expected.tables);
   const migrations = migrationsDir === undefined ? undefined : await status(db, migrationsDir);
+  const stale =
+    migrationsDir === undefined
+      ? false
+      : !(await pendingChange(source, migrationsDir, db.dialect)).plan.empty;
   return {
     ...(migrations === undefined
       ? {}
@@ -361,6 +372,7 @@ export async function verify(
             problems: migrations
               .filter((m) => !['applied', 'pending'].includes(m.state))
               .map((m) => `${m.name}: ${m.state}`),
+            stale,
           },
         }),
     ok: differences.length === 0,
@@ -401,6 +413,11 @@ export function formatReport(report: VerifyReport): string {
     );
   }
   if (m && m.problems.length > 0) lines.push(`  (migration history: ${m.problems.join(', ')})`);
+  if (m?.stale) {
+    lines.push(
+      `  (${report.dialect} migrations are behind the schema: run pnpm db:generate, then pnpm db:push)`,
+    );
+  }
   for (const [key, diffs] of groups) {
     lines.push(`  ${key}`);
     for (const d of diffs) {

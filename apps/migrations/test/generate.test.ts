@@ -5,7 +5,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli.ts';
 import {
   checksum,
   DESTRUCTIVE_MARKER,
@@ -22,6 +21,7 @@ import {
   copyDir,
   FIXTURES,
   fixtureMigrations,
+  runMain,
   sourceV1,
   sourceV2,
   tempDir,
@@ -50,14 +50,8 @@ function listing(dir: string): Record<string, string> {
 }
 
 async function stderrOf(argv: string[]): Promise<{ code: number; err: string }> {
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (m: string) => errors.push(m);
-  try {
-    return { code: await main(argv), err: errors.join('\n') };
-  } finally {
-    console.error = original;
-  }
+  const { code, err } = await runMain(argv);
+  return { code, err };
 }
 
 describe('db:generate', () => {

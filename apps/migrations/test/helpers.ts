@@ -157,3 +157,20 @@ export async function failure(promise: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected a failure, but it succeeded');
 }
+
+/** Runs the CLI's `main` (exit code, errors to stderr) in this process, capturing both streams. */
+export async function runMain(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../src/cli.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (m: string) => out.push(m);
+  console.error = (m: string) => err.push(m);
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}

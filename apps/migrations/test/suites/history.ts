@@ -9,6 +9,7 @@ import {
   cli,
   copyDir,
   FIXTURES,
+  runMain,
   sourceV1,
   sourceV2,
   tableNames,
@@ -131,16 +132,9 @@ export function historySuite(ctx: MigrationsContext) {
       ]);
       expect((await migrate(test.db, dir)).applied).toHaveLength(3);
       writeCustomMigration(dir, ctx.dialect, '0003_late_merge', ['CREATE TABLE late (id integer)']);
-      const { main } = await import('../../src/cli.ts');
-      const errors: string[] = [];
-      const original = console.error;
-      console.error = (m: string) => errors.push(m);
-      try {
-        expect(await main(['migrate', '--url', test.url, '--dir', dir])).toBe(1);
-      } finally {
-        console.error = original;
-      }
-      expect(errors.join('\n')).toContain(
+      const result = await runMain(['migrate', '--url', test.url, '--dir', dir]);
+      expect(result.code).toBe(1);
+      expect(result.err).toContain(
         'Migration 0003_late_merge is older than 0004_later, the newest applied one',
       );
       expect(await tableNames(test.db)).not.toContain('late');

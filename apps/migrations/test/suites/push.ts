@@ -84,11 +84,26 @@ export function pushSuite(ctx: MigrationsContext) {
       }
       ctx.track(onlyV1);
       await expect(push(db, onlyV1, sourceV2)).rejects.toThrow(StaleMigrationsError);
+      const stale = await cli([
+        'push',
+        '--url',
+        (await import('../../src/files.ts')).databaseUrl(db.safeUrl),
+        '--dir',
+        onlyV1,
+        '--schema',
+        `${FIXTURES}v2.ts`,
+      ]).catch((e: Error) => e.message);
+      expect(stale).toMatch(
+        /is behind the schema \(.*v2\.ts\): \d+ statement\(s\) are in no migration/,
+      );
       await expect(push(db, onlyV1, sourceV2)).rejects.toThrow(/pnpm db:generate/);
       expect(await readHistory(db)).toEqual([]);
       expect(await tableNames(db)).toEqual([]);
-      // The schema those files describe pushes fine.
+      // The schema those files describe pushes fine; verify against v2 then says why it drifts.
       expect((await push(db, onlyV1, sourceV1)).applied).toEqual(['0001_init']);
+      const { verify } = await import('../../src/verify.ts');
+      const report = await verify(db, sourceV2, onlyV1);
+      expect(report.migrations).toMatchObject({ pending: [], stale: true });
     });
 
     it('says "nothing to seed" when the schema has no reference data', async () => {

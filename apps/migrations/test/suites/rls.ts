@@ -1,10 +1,9 @@
 import { connect, type Database } from '@exora/core';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.ts';
 import { push } from '../../src/push.ts';
 import { ensureAppRole } from '../../src/roles.ts';
-import { cli, failure, pgAdmin, pgUrl, sourceV2, uniqueName } from '../helpers.ts';
+import { cli, failure, pgAdmin, pgUrl, runMain, sourceV2, uniqueName } from '../helpers.ts';
 import type { MigrationsContext } from './context.ts';
 
 const PASSWORD = 'test-only-password';
@@ -154,15 +153,9 @@ export function rlsSuite(ctx: MigrationsContext) {
   describe('roles (sqlite)', () => {
     it('says roles are a Postgres feature and exits 2', async () => {
       const test = await ctx.database();
-      const errors: string[] = [];
-      const original = console.error;
-      console.error = (m: string) => errors.push(m);
-      try {
-        expect(await main(['roles', '--url', test.url])).toBe(2);
-      } finally {
-        console.error = original;
-      }
-      expect(errors.join('\n')).toContain('Postgres features: nothing to do on SQLite');
+      const result = await runMain(['roles', '--url', test.url]);
+      expect(result.code).toBe(2);
+      expect(result.err).toContain('Postgres features: nothing to do on SQLite');
     });
   });
 }

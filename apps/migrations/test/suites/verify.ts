@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { push } from '../../src/push.ts';
 import type { Difference, VerifyReport } from '../../src/verify.ts';
 import { verify } from '../../src/verify.ts';
-import { cli, FIXTURES, sourceV2 } from '../helpers.ts';
+import { cli, FIXTURES, runMain, sourceV2 } from '../helpers.ts';
 import type { MigrationsContext } from './context.ts';
 
 const brief = (d: Difference) => `${d.table ?? '-'} ${d.object} ${d.name} ${d.problem}`;
@@ -26,7 +26,7 @@ export function verifySuite(ctx: MigrationsContext) {
         ok: true,
         dialect: ctx.dialect,
         differences: [],
-        migrations: { applied: 2, pending: [], problems: [] },
+        migrations: { applied: 2, pending: [], problems: [], stale: false },
       });
     });
 
@@ -131,18 +131,9 @@ export function verifySuite(ctx: MigrationsContext) {
         ctx.dialect === 'postgres'
           ? 'postgres://nobody@127.0.0.1:1/none'
           : `${ctx.track(`/tmp/exora-missing-${Date.now()}`)}/none.db`;
-      const { runCli } = await import('../../src/index.ts');
-      const { main } = await import('../../src/cli.ts');
-      expect(runCli).toBeDefined();
-      const errors: string[] = [];
-      const original = console.error;
-      console.error = (m: string) => errors.push(m);
-      try {
-        expect(await main(['verify', '--url', url, '--schema', `${FIXTURES}v2.ts`])).toBe(2);
-      } finally {
-        console.error = original;
-      }
-      expect(errors.join('\n')).toMatch(
+      const result = await runMain(['verify', '--url', url, '--schema', `${FIXTURES}v2.ts`]);
+      expect(result.code).toBe(2);
+      expect(result.err).toMatch(
         ctx.dialect === 'postgres' ? /Cannot connect to postgres:\/\// : /No SQLite database at/,
       );
     });
