@@ -93,8 +93,19 @@ function collect<T>(modules: SchemaModule[], guard: (v: unknown) => v is T): T[]
   return [...out];
 }
 
+/**
+ * A module's exports in the order of their names. Native ES module namespaces are already in
+ * that order, but other loaders (vitest's) keep definition order: the generated SQL, which
+ * follows the order of the tables, must not depend on who loaded the schema.
+ */
+function byExportName(mod: SchemaModule): SchemaModule {
+  const names = Object.keys(mod).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(names.map((n) => [n, mod[n]]));
+}
+
 /** A source from modules already imported (tests pass fixture modules this way). */
-export function sourceFromModules(label: string, modules: SchemaModule[]): SchemaSource {
+export function sourceFromModules(label: string, imported: SchemaModule[]): SchemaSource {
+  const modules = imported.map(byExportName);
   const sqlObjects = collect(modules, isSqlObject);
   const names = new Set<string>();
   for (const o of sqlObjects) {

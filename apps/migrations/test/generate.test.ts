@@ -105,7 +105,7 @@ describe('db:generate', () => {
     const s2 = readSnapshot(second!);
     expect(s1.drizzle.prevId).toBe('00000000-0000-0000-0000-000000000000');
     expect(s2.drizzle.prevId).toBe(s1.drizzle.id);
-    // In the schema module's export order (alphabetical for an ES module namespace).
+    // Built-ins in table order, then the registered ones, each in export-name order.
     expect(s2.objects.map((o) => o.name)).toEqual([
       'rls:fixture_kinds',
       'function:exora_touch_updated_at',
@@ -113,6 +113,8 @@ describe('db:generate', () => {
       'rls:fixture_notes',
       'trigger:sample_items_touch_updated_at',
       'rls:sample_items',
+      'extension:pg_trgm',
+      'index:fixture_notes_body_trgm',
       'view:sample_item_counts',
     ]);
   });
@@ -184,12 +186,14 @@ describe('db:generate', () => {
     const renamed = await loadSource([`${FIXTURES}v2-rename-body.ts`]);
     const { plan } = await pendingChange(renamed, dir, 'postgres');
     expect(plan.up.statements).toEqual([
+      'DROP INDEX IF EXISTS "fixture_notes_body_trgm";',
       'ALTER TABLE "fixture_notes" DROP COLUMN "body";',
       'ALTER TABLE "fixture_notes" ADD COLUMN "content" text NOT NULL;',
     ]);
     expect(plan.down.statements).toEqual([
       'ALTER TABLE "fixture_notes" DROP COLUMN "content";',
       'ALTER TABLE "fixture_notes" ADD COLUMN "body" text NOT NULL;',
+      'CREATE INDEX "fixture_notes_body_trgm" ON "fixture_notes" USING gin ("body" gin_trgm_ops);',
     ]);
     const sqlite = await pendingChange(renamed, dir, 'sqlite');
     expect(sqlite.plan.up.statements).toEqual([

@@ -29,6 +29,13 @@ export function pushSuite(ctx: MigrationsContext) {
           expect(shape.tables[t]).toMatchObject({ rlsEnabled: true, rlsForced: true });
         }
         expect(shape.tables.sample_owners).toMatchObject({ rlsEnabled: false, rlsForced: false });
+        expect(shape.tables.fixture_notes!.indexes.map((i) => i.name)).toContain(
+          'fixture_notes_body_trgm',
+        );
+        const ext = await db.execute<{ extname: string }>(
+          sql`select extname from pg_extension where extname = 'pg_trgm'`,
+        );
+        expect(ext).toHaveLength(1);
       }
       expect(shape.views).toEqual(['sample_item_counts']);
       expect((await verify(db, sourceV2)).differences).toEqual([]);
