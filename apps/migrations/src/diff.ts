@@ -183,14 +183,28 @@ async function kitDiff(dialect: Dialect, prev: Json, cur: Json): Promise<string[
     : kitApi.generateSQLiteMigration(prev as any, cur as any);
 }
 
+/**
+ * One statement per element: drizzle-kit sometimes returns two joined by a breakpoint line
+ * (a changed composite primary key on Postgres) or a nested list.
+ */
+export function splitStatements(raw: readonly unknown[]): string[] {
+  return raw.flatMap((s): string[] =>
+    Array.isArray(s)
+      ? splitStatements(s)
+      : String(s)
+          .split(/^--> statement-breakpoint[ \t]*$/m)
+          .map((part) => part.trim())
+          .filter((part) => part.length > 0),
+  );
+}
+
 /** drizzle-kit's statements from `prev` to `cur`, without ever prompting. */
 export async function drizzleStatements(
   dialect: Dialect,
   prev: Json,
   cur: Json,
 ): Promise<string[]> {
-  const run = async (a: Json, b: Json) =>
-    (await kitDiff(dialect, a, b)).map((s) => s.trim()).filter((s) => s.length > 0);
+  const run = async (a: Json, b: Json) => splitStatements(await kitDiff(dialect, a, b));
   if (!isAmbiguous(prev, cur)) return run(prev, cur);
   const inter = withoutRemoved(prev, cur);
   const first = await run(prev, inter);

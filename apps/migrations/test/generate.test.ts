@@ -306,6 +306,30 @@ describe('db:generate', () => {
   });
 });
 
+describe('drizzle-kit output', () => {
+  it('is one statement per element, also where drizzle-kit joins two (a composite key change)', async () => {
+    const { primaryKey, table, text } = await import('@exora/core');
+    const { currentSnapshot, drizzleStatements } = await import('../src/diff.ts');
+    const { sourceFromModules } = await import('../src/source.ts');
+    const before = table(
+      'pk_pairs',
+      { a: text().notNull(), b: text().notNull(), c: text().notNull() },
+      (t) => [primaryKey(t.a!, t.b!)],
+    );
+    const prev = await currentSnapshot(sourceFromModules('a', [{ before }]), 'postgres');
+    const after = table(
+      'pk_pairs',
+      { a: text().notNull(), b: text().notNull(), c: text().notNull() },
+      (t) => [primaryKey(t.a!, t.c!)],
+    );
+    const cur = await currentSnapshot(sourceFromModules('b', [{ after }]), 'postgres');
+    expect(await drizzleStatements('postgres', prev.drizzle, cur.drizzle)).toEqual([
+      'ALTER TABLE "pk_pairs" DROP CONSTRAINT "pk_pairs_pkey";',
+      'ALTER TABLE "pk_pairs" ADD CONSTRAINT "pk_pairs_pkey" PRIMARY KEY("a","c");',
+    ]);
+  });
+});
+
 describe('custom objects', () => {
   const fn = (body: string): SqlObject => ({
     name: 'function:f',

@@ -67,7 +67,7 @@ export function verifySuite(ctx: MigrationsContext) {
       );
     });
 
-    it('catches changed types, nullability, defaults, foreign key actions, checks and extra objects', async () => {
+    it('catches changed types, nullability, defaults, keys, foreign key actions, uniques, checks and extra objects', async () => {
       const test = await ctx.database();
       await push(test.db, ctx.dir(), sourceV2);
       if (ctx.dialect === 'postgres') {
@@ -81,6 +81,8 @@ export function verifySuite(ctx: MigrationsContext) {
           'ALTER TABLE sample_items ADD CONSTRAINT sample_items_score_range CHECK (score between 0 and 10)',
           'CREATE TABLE stray (id integer)',
           'CREATE INDEX stray_idx ON sample_owners (email)',
+          'ALTER TABLE sample_items DROP CONSTRAINT sample_items_owner_title_unique',
+          'ALTER TABLE fixture_kinds DROP CONSTRAINT fixture_kinds_pkey CASCADE',
         ])
           await test.db.execute(sql.raw(s));
       } else {
@@ -93,6 +95,7 @@ export function verifySuite(ctx: MigrationsContext) {
           'ALTER TABLE `__k` RENAME TO `fixture_kinds`',
           'CREATE TABLE stray (id integer)',
           'CREATE INDEX stray_idx ON sample_owners (email)',
+          'DROP INDEX sample_items_owner_title_unique',
         ])
           await test.db.execute(sql.raw(s));
         await test.db.execute(sql.raw('PRAGMA foreign_keys=ON'));
@@ -105,12 +108,18 @@ export function verifySuite(ctx: MigrationsContext) {
       expect(found).toContain('fixture_kinds column label different notNull');
       expect(found).toContain('stray table stray unexpected');
       expect(found).toContain('sample_owners index stray_idx unexpected');
+      expect(found).toContain('sample_items unique sample_items_owner_title_unique missing');
       if (ctx.dialect === 'postgres') {
         expect(found).toContain('sample_items column position different default');
         expect(found).toContain(
           'fixture_notes foreign key (author_id) -> sample_owners(id) different onDelete',
         );
         expect(found).toContain('sample_items check sample_items_score_range different definition');
+        expect(found).toContain(
+          'fixture_kinds primary key fixture_kinds primary key different columns',
+        );
+        // CASCADE took the foreign key that needed the key with it.
+        expect(found).toContain('fixture_notes foreign key (kind) -> fixture_kinds(id) missing');
       } else {
         expect(found).toContain('fixture_kinds column position different default');
       }
