@@ -79,7 +79,14 @@ export async function ensureAppRole(db: Database, options: RolesOptions): Promis
       );
     }
     if (options.password) {
-      await tx.execute(sql.raw(`ALTER ROLE ${ident(role)} PASSWORD ${literal(options.password)}`));
+      // The password travels as a bound parameter, never in statement text (logs, errors).
+      await tx.execute(sql`select set_config('exora.app_password', ${options.password}, true)`);
+      await tx.execute(
+        sql.raw(
+          `DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD %L', ${literal(role)}, current_setting('exora.app_password')); END $$`,
+        ),
+      );
+      await tx.execute(sql`select set_config('exora.app_password', '', true)`);
     }
     const r = ident(role);
     const s = ident(schema);

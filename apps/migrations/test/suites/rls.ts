@@ -64,6 +64,9 @@ function rlsPostgres(ctx: MigrationsContext) {
       const [role] =
         await admin`select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = ${app}`;
       expect(role).toEqual({ rolsuper: false, rolbypassrls: false, rolcanlogin: true });
+      const [auth] =
+        await admin`select rolpassword is not null as has_password from pg_authid where rolname = ${app}`;
+      expect(auth).toEqual({ has_password: true });
       const owned = await asAdmin.execute<{ n: number }>(
         sql`select count(*)::int as n from pg_tables where schemaname = 'public' and tableowner = ${app}`,
       );
