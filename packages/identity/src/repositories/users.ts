@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type Actor,
   actAs,
@@ -37,6 +38,16 @@ export interface CreateUserInput {
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * A hash to verify against when the email is unknown, so an unknown email takes as long as a
+ * wrong password and sign-in does not tell which addresses have accounts.
+ */
+let decoyHash: Promise<string> | undefined;
+const decoy = () => {
+  decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  return decoyHash;
+};
 
 /** Every column but the hash, of this dialect's table. */
 export function publicColumns(t: typeof users.pg) {
@@ -178,7 +189,10 @@ export function createUsersRepository(ctx: DomainContext) {
           .where(sql`lower(${t.email}) = ${email}`);
         return row;
       });
-      if (!stored?.passwordHash) return null;
+      if (!stored?.passwordHash) {
+        await verifyPassword(password, await decoy());
+        return null;
+      }
       const result = await verifyPassword(password, stored.passwordHash);
       if (!result.valid) return null;
       const upgraded = result.needsRehash ? await hashPassword(password) : undefined;
