@@ -34,12 +34,24 @@ export async function canConnect(url: string): Promise<boolean> {
   }
 }
 
-function findPgBin(name: string): string | undefined {
-  const fromEnv = process.env.TEST_PG_BIN_DIR;
+interface SearchOptions {
+  /** Where Debian installs server versions (default /usr/lib/postgresql). */
+  libRoot?: string;
+}
+
+function findPgBin(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  options: SearchOptions,
+): string | undefined {
+  const fromEnv = env.TEST_PG_BIN_DIR;
   if (fromEnv && existsSync(join(fromEnv, name))) return join(fromEnv, name);
-  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], {
+    encoding: 'utf8',
+    env: { PATH: env.PATH ?? '' },
+  });
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  const root = '/usr/lib/postgresql';
+  const root = options.libRoot ?? '/usr/lib/postgresql';
   if (existsSync(root)) {
     const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
     for (const v of versions) {
@@ -70,9 +82,12 @@ function run(cmd: string, args: string[], asUser: string | undefined) {
   }
 }
 
-async function startThrowaway(): Promise<PostgresServer | undefined> {
-  const initdb = findPgBin('initdb');
-  const pgCtl = findPgBin('pg_ctl');
+async function startThrowaway(
+  env: NodeJS.ProcessEnv,
+  options: SearchOptions,
+): Promise<PostgresServer | undefined> {
+  const initdb = findPgBin('initdb', env, options);
+  const pgCtl = findPgBin('pg_ctl', env, options);
   if (!initdb || !pgCtl) return undefined;
   // initdb refuses to run as root; run the server as the postgres system user then.
   const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
@@ -117,6 +132,7 @@ async function startThrowaway(): Promise<PostgresServer | undefined> {
 
 export async function providePostgres(
   env: NodeJS.ProcessEnv = process.env,
+  options: SearchOptions = {},
 ): Promise<PostgresServer> {
   const noop = async () => {};
   if (env.TEST_DATABASE_URL) {
@@ -130,7 +146,7 @@ export async function providePostgres(
   if (env.TEST_POSTGRES_THROWAWAY !== '1' && (await canConnect(LOCAL_POSTGRES_URL))) {
     return { adminUrl: LOCAL_POSTGRES_URL, source: 'local', stop: noop };
   }
-  const throwaway = await startThrowaway();
+  const throwaway = await startThrowaway(env, options);
   if (throwaway) return throwaway;
   throw new Error(
     [
