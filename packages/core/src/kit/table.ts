@@ -276,12 +276,6 @@ export function table<const N extends string, T extends Record<string, AnyCol>>(
       return out;
     });
 
-  for (const info of infos) {
-    const b = (columns[info.key]!.sqlite as any).config;
-    if (b?.isUnique)
-      uniques.push({ name: b.uniqueName ?? `${name}_${info.name}_unique`, columns: [info.name] });
-  }
-
   const pgTable = pg.pgTable(name, pgCols as any, (self: any) => {
     const specs = [...implicitChecks(self), ...(extras?.(self) ?? [])];
     return specs.flatMap((spec) => [toPg(name, spec)].flat());
@@ -312,8 +306,9 @@ export function table<const N extends string, T extends Record<string, AnyCol>>(
     return specs.flatMap((spec) => toSqlite(spec));
   });
 
-  // Drizzle runs the extras lazily; run the SQLite one now so the metadata is complete.
-  sqliteExtras(sqliteTable);
+  // Drizzle runs the extras lazily (and again on every getTableConfig, hence the resets above);
+  // run the SQLite one now so the metadata is complete.
+  sq.getTableConfig(sqliteTable);
 
   const refs: Record<string, ColumnRef> = {};
   for (const info of infos) {
@@ -344,10 +339,6 @@ export function table<const N extends string, T extends Record<string, AnyCol>>(
   };
   registry.set(name, meta);
   return { name, pg: pgTable as any, sqlite: sqliteTable as any, columns: refs as any, meta };
-}
-
-function sqliteExtras(t: sq.SQLiteTable) {
-  sq.getTableConfig(t);
 }
 
 function toPg(table: string, spec: ExtraSpec): any {
