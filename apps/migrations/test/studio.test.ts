@@ -3,9 +3,9 @@
  * database of either dialect, with that dialect's tables, and answers HTTP. Stopped afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Dialect } from '@exora/core';
+import { freePort } from '@exora/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { push } from '../src/push.ts';
 import {
@@ -16,18 +16,6 @@ import {
   freshDatabase,
   sourceV2,
 } from './helpers.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function studio(
   url: string,

@@ -10,7 +10,12 @@ import { connect } from '../connect.ts';
 import type { Database, Dialect } from '../database.ts';
 import { createStatements, type SchemaModule } from '../ddl.ts';
 
-export { canConnect, type PostgresServer, providePostgres } from './postgres-server.ts';
+export {
+  canConnect,
+  freePort,
+  type PostgresServer,
+  providePostgres,
+} from './postgres-server.ts';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 

@@ -78,6 +78,9 @@ export function createOauthTokensRepository(ctx: DomainContext) {
   const encrypt = (value: string, column: string, rowId: string) =>
     cipher.encrypt(value, fieldContext(TABLE, column, rowId));
   const provider = (value: unknown) => requireText(value, 'provider', { max: 100 });
+  /** The user's unrevoked grant for a provider, as the actor may see it. */
+  const liveGrant = (t: typeof oauthTokens.pg, who: string, p: string) =>
+    and(eq(t.userId, who), eq(t.provider, p), isNull(t.revokedAt), ownedBy(actor, t.userId));
 
   return {
     /**
@@ -194,14 +197,7 @@ export function createOauthTokensRepository(ctx: DomainContext) {
             refreshTokenCiphertext: t.refreshToken,
           })
           .from(t)
-          .where(
-            and(
-              eq(t.userId, who),
-              eq(t.provider, p),
-              isNull(t.revokedAt),
-              ownedBy(actor, t.userId),
-            ),
-          );
+          .where(liveGrant(t, who, p));
         if (!row) return null;
         const { accessTokenCiphertext, refreshTokenCiphertext, ...info } = row;
         return {
@@ -258,14 +254,7 @@ export function createOauthTokensRepository(ctx: DomainContext) {
         const [row] = await tx.db
           .select({ id: t.id })
           .from(t)
-          .where(
-            and(
-              eq(t.userId, who),
-              eq(t.provider, p),
-              isNull(t.revokedAt),
-              ownedBy(actor, t.userId),
-            ),
-          );
+          .where(liveGrant(t, who, p));
         if (!row) return false;
         await tx.db
           .update(t)
