@@ -3,46 +3,25 @@
  * organization-scoped data); a service context acts across tenants and is named at the call,
  * with a reason, so it shows up in review and in logs.
  */
-import { type Column, eq, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from './database.ts';
-import { ExoraDbError } from './errors.ts';
-import { RLS_SETTINGS } from './kit/table.ts';
+import { PermissionError, ValidationError } from './errors.ts';
 
 export type Actor = UserActor | ServiceActor;
 
 export interface UserActor {
   readonly kind: 'user';
+  /** Lower-case UUID. */
   readonly userId: string;
+  /**
+   * The organization the caller claims the user acts in. It is checked against the user's
+   * membership in the database at every call (a mismatch is a `PermissionError`); left out, the
+   * user's own organization is used.
+   */
   readonly organizationId: string | undefined;
 }
 
 export interface ServiceActor {
   readonly kind: 'service';
   readonly reason: string;
-}
-
-/** A field of the input failed validation; nothing was sent to the database. */
-export class ValidationError extends ExoraDbError {
-  override name = 'ValidationError';
-  constructor(
-    readonly field: string,
-    readonly problem: string,
-  ) {
-    super(`Invalid ${field}: ${problem}`);
-  }
-}
-
-/** No row the actor may see matches. (Another user's row is reported the same way.) */
-export class NotFoundError extends ExoraDbError {
-  override name = 'NotFoundError';
-  constructor(readonly entity: string) {
-    super(`${entity} not found`);
-  }
-}
-
-/** The actor may not make this call at all (e.g. a user calling a service-only method). */
-export class PermissionError extends ExoraDbError {
-  override name = 'PermissionError';
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -56,7 +35,11 @@ export function userActor(userId: string, organizationId?: string | null): UserA
   if (organizationId != null && !isUuid(organizationId)) {
     throw new ValidationError('actor.organizationId', 'must be a UUID');
   }
-  return Object.freeze({ kind: 'user', userId, organizationId: organizationId ?? undefined });
+  return Object.freeze({
+    kind: 'user',
+    userId: userId.toLowerCase(),
+    organizationId: organizationId?.toLowerCase() ?? undefined,
+  });
 }
 
 export function serviceActor(reason: string): ServiceActor {
@@ -67,31 +50,6 @@ export function serviceActor(reason: string): ServiceActor {
     );
   }
   return Object.freeze({ kind: 'service', reason: reason.trim() });
-}
-
-/** The transaction-local settings Postgres policies read for this actor. */
-export function actorSettings(actor: Actor): Record<string, string> {
-  if (actor.kind === 'service') return { [RLS_SETTINGS.service]: 'on' };
-  return {
-    [RLS_SETTINGS.userId]: actor.userId,
-    [RLS_SETTINGS.organizationId]: actor.organizationId ?? '',
-    [RLS_SETTINGS.service]: 'off',
-  };
-}
-
-/**
- * Runs `fn` as one unit for the actor: a transaction (a savepoint when nested) that carries the
- * actor's row-level-security settings on Postgres. A failed call writes nothing.
- */
-export function actAs<R>(
-  exec: Executor,
-  actor: Actor,
-  fn: (tx: Executor) => Promise<R>,
-): Promise<R> {
-  return exec.transaction(async (tx) => {
-    await tx.setLocal(actorSettings(actor));
-    return fn(tx);
-  });
 }
 
 /**
@@ -106,7 +64,7 @@ export function subjectOf(actor: Actor, userId: unknown): string {
   }
   if (userId !== undefined && userId !== null) {
     if (!isUuid(userId)) throw new ValidationError('userId', 'must be a UUID');
-    if (userId.toLowerCase() !== actor.userId.toLowerCase()) {
+    if (userId.toLowerCase() !== actor.userId) {
       throw new PermissionError('A user may only act on their own rows');
     }
   }
@@ -118,19 +76,4 @@ export function requireService(actor: Actor, what: string): asserts actor is Ser
   if (actor.kind !== 'service') {
     throw new PermissionError(`${what} acts across users: call it from a service context`);
   }
-}
-
-/** The row filter for a user-owned table: the actor's own rows; everything for a service. */
-export function ownedBy(actor: Actor, userColumn: Column): SQL | undefined {
-  return actor.kind === 'service' ? undefined : eq(userColumn, actor.userId);
-}
-
-/** The row filter for an organization-owned table (seed 002's company scoping). */
-export function inOrganization(actor: Actor, organizationColumn: Column): SQL | undefined {
-  if (actor.kind === 'service') return undefined;
-  if (!actor.organizationId) {
-    // No organization: no rows, rather than everyone's.
-    return sql`false`;
-  }
-  return eq(organizationColumn, actor.organizationId);
 }

@@ -2,7 +2,8 @@
  * Small input checks for repositories: run before any SQL, each failure a ValidationError
  * naming the field. (Messages never echo the value: it may be a secret.)
  */
-import { isUuid, ValidationError } from './actor.ts';
+import { isUuid } from './actor.ts';
+import { ValidationError } from './errors.ts';
 
 export function requireText(
   value: unknown,

@@ -5,6 +5,7 @@ import {
   ConstraintViolationError,
   ForeignKeyViolationError,
   NotNullViolationError,
+  SchemaMismatchError,
   UniqueViolationError,
 } from '../../src/index.ts';
 import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
@@ -110,11 +111,12 @@ export function errorSuite(ctx: SuiteContext) {
       expect(e.column).toBe('email');
     });
 
-    it('passes unknown errors through untouched', async () => {
+    it('turns other database errors into typed errors with a code and no driver message', async () => {
       const db = ctx.db();
       const e = await caught(db.execute(sql`select * from no_such_table`));
-      expect(e).not.toBeInstanceOf(ConstraintViolationError);
-      expect(String((e as Error).message)).toMatch(/no_such_table/);
+      expect(e).toBeInstanceOf(SchemaMismatchError);
+      expect(e).toMatchObject({ code: 'SCHEMA_MISMATCH', retryable: false });
+      expect((e as Error).cause).toBeUndefined();
     });
   });
 }
