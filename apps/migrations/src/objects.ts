@@ -14,7 +14,7 @@
  * removed and changed objects are dropped before drizzle-kit's statements, added and changed
  * ones created after them, in dependency order.
  */
-import type { Dialect } from '@exora/core';
+import { ACTOR_FUNCTION, actorFunctionSql, type Dialect, schemaInfo } from '@exora/core';
 import { dialectSql, type SchemaSource } from './source.ts';
 
 /** One object as one dialect creates it (what a snapshot stores). */
@@ -106,6 +106,12 @@ function builtIns(source: SchemaSource, dialect: Dialect): SqlObject[] {
         drop: [`ALTER TABLE "${meta.name}" NO FORCE ROW LEVEL SECURITY;`],
       });
     }
+  }
+  if (dialect === 'postgres' && source.tables.length > 0) {
+    // The engine's actor function: every repository call runs it (row-level security settings,
+    // organization and role read from the membership table).
+    const { create, drop } = actorFunctionSql(schemaInfo(source.tables));
+    out.push({ name: `function:${ACTOR_FUNCTION}`, dependsOn: [], create, drop });
   }
   return out;
 }

@@ -81,7 +81,8 @@ describe('db:generate', () => {
       `CREATE TYPE "public"."sample_mood" AS ENUM('calm', 'busy', 'away');`,
     );
     // Custom objects come after drizzle-kit's statements: the function before its trigger.
-    const tail = statements.slice(-3);
+    const tail = statements.slice(-4);
+    expect(tail[3]).toMatch(/^CREATE OR REPLACE FUNCTION exora_set_actor\(/);
     expect(tail[0]).toMatch(/^CREATE OR REPLACE FUNCTION "exora_touch_updated_at"\(\)/);
     expect(tail[1]).toBe(
       'CREATE TRIGGER "sample_items_touch_updated_at" BEFORE UPDATE ON "sample_items" FOR EACH ROW EXECUTE FUNCTION "exora_touch_updated_at"();',
@@ -93,7 +94,8 @@ describe('db:generate', () => {
     );
     // Down files undo the objects first, then the tables.
     const pgDown = parseStatements(files['postgres/0001_init.down.sql']!);
-    expect(pgDown.slice(0, 3)).toEqual([
+    expect(pgDown.slice(0, 4)).toEqual([
+      'DROP FUNCTION IF EXISTS exora_set_actor(text, text, boolean);',
       'ALTER TABLE "sample_items" NO FORCE ROW LEVEL SECURITY;',
       'DROP TRIGGER IF EXISTS "sample_items_touch_updated_at" ON "sample_items";',
       'DROP FUNCTION IF EXISTS "exora_touch_updated_at"();',
@@ -113,6 +115,7 @@ describe('db:generate', () => {
       'rls:fixture_notes',
       'trigger:sample_items_touch_updated_at',
       'rls:sample_items',
+      'function:exora_set_actor',
       'extension:pg_trgm',
       'index:fixture_notes_body_trgm',
       'view:sample_item_counts',

@@ -1,6 +1,9 @@
 /**
- * Throughput of one prepared insert and one primary-key lookup through @exora/core against the
- * raw driver, on both dialects, in the same run.
+ * Throughput of one insert and one primary-key lookup through the @exora/core engine (a
+ * statement run for an actor: on Postgres BEGIN, the actor's settings, the statement and COMMIT
+ * in one round trip) against the raw driver, on both dialects, in the same run. On Postgres the
+ * raw driver is measured twice: the bare statement, and the same work the engine does (actor
+ * settings in a transaction) hand-written as one pipelined round trip.
  *
  *   pnpm --filter @exora/core bench            (Postgres: BENCH_DATABASE_URL, default local 5432)
  *   BENCH_ITERATIONS=20000 pnpm --filter @exora/core bench
@@ -13,12 +16,17 @@ import BetterSqlite3 from 'better-sqlite3';
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import {
+  actorFunctionSql,
   connect,
   createdAt,
   createStatements,
   type Database,
   id,
   integer,
+  kitTables,
+  schemaInfo,
+  serviceActor,
+  statement,
   table,
   text,
 } from '../src/index.ts';
@@ -43,41 +51,42 @@ async function time(label: string, fn: (i: number) => unknown): Promise<number> 
     const secs = Number(process.hrtime.bigint() - start) / 1e9;
     best = Math.max(best, N / secs);
   }
-  console.log(`  ${label.padEnd(34)} ${Math.round(best).toString().padStart(8)} ops/s`);
+  console.log(`  ${label.padEnd(36)} ${Math.round(best).toString().padStart(8)} ops/s`);
   return best;
 }
 
 async function createSchema(db: Database) {
-  for (const s of await createStatements(db.dialect, schema)) await db.execute(sql.raw(s));
+  const statements = await createStatements(db.dialect, schema);
+  if (db.dialect === 'postgres') {
+    statements.push(...actorFunctionSql(schemaInfo(kitTables(schema))).create);
+  }
+  for (const s of statements) await db.execute(sql.raw(s));
 }
 
+const insertRow = statement.count(
+  'bench.insert',
+  benchRows,
+  ['id', 'name', 'value'],
+  ({ db, t, $ }) => db.insert(t).values({ id: $.id, name: $.name, value: $.value }),
+);
+const rowById = statement.maybe('bench.byId', benchRows, ['id'], ({ db, t, $ }) =>
+  db.select().from(t).where(eq(t.id, $.id)).limit(1),
+);
+const call = { actor: serviceActor('benchmark'), crypto: undefined };
+
 function coreStatements(db: Database) {
-  const t = db.table(benchRows);
-  const insert = db.prepared('bench.insert', (d) =>
-    d
-      .insert(t)
-      .values({
-        id: sql.placeholder('id'),
-        name: sql.placeholder('name'),
-        value: sql.placeholder('value'),
-      })
-      .prepare('bench_insert'),
-  );
-  const byId = db.prepared('bench.byId', (d) =>
-    d
-      .select()
-      .from(t)
-      .where(eq(t.id, sql.placeholder('id')))
-      .limit(1)
-      .prepare('bench_by_id'),
-  );
-  return { insert, byId };
+  return {
+    insert: {
+      execute: (p: { id: string; name: string; value: number }) => db.run(call, insertRow, p),
+    },
+    byId: { execute: (p: { id: string | undefined }) => db.run(call, rowById, { id: p.id }) },
+  };
 }
 
 async function sqliteBench() {
   console.log(`SQLite (better-sqlite3, WAL file), ${N} iterations, best of ${ROUNDS}:`);
   const dir = mkdtempSync(join(tmpdir(), 'exora-bench-'));
-  const db = connect(join(dir, 'core.db'));
+  const db = connect(join(dir, 'core.db'), { schema: [schema] });
   await createSchema(db);
   const raw = new BetterSqlite3(join(dir, 'raw.db'));
   raw.pragma('journal_mode = WAL');
@@ -125,7 +134,7 @@ async function postgresBench() {
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   try {
-    const db = connect(u.toString(), { env: { DATABASE_POOL_MAX: '1' } });
+    const db = connect(u.toString(), { env: { DATABASE_POOL_MAX: '1' }, schema: [schema] });
     await createSchema(db);
     const raw = postgres(u.toString(), { max: 1, onnotice: () => {} });
     const rawIds: string[] = [];
@@ -149,8 +158,22 @@ async function postgresBench() {
     const coreSel = await time('pk lookup, @exora/core prepared', (i) =>
       byId.execute({ id: coreIds[i % coreIds.length] }),
     );
+    // The same work by hand: BEGIN, the actor's settings, the lookup, COMMIT, pipelined.
+    const rawActorSel = await time('pk lookup, raw, same work', async (i) => {
+      const c = await raw.reserve();
+      try {
+        await Promise.all([
+          c`begin read only`.execute(),
+          c`select exora_set_actor(${null}, ${null}, ${true})`.execute(),
+          c`select id, name, value, created_at from bench_rows where id = ${rawIds[i % rawIds.length]!} limit 1`.execute(),
+          c`commit`.execute(),
+        ]);
+      } finally {
+        c.release();
+      }
+    });
     console.log(
-      `  ratio insert ${(coreIns / rawIns).toFixed(2)}x, lookup ${(coreSel / rawSel).toFixed(2)}x`,
+      `  ratio insert ${(coreIns / rawIns).toFixed(2)}x, lookup ${(coreSel / rawSel).toFixed(2)}x vs the bare statement, ${(coreSel / rawActorSel).toFixed(2)}x vs the same work by hand`,
     );
     await db.close();
     await raw.end();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from './database.ts';
+import { kitTables, type SchemaModule } from './ddl.ts';
 import { ConfigurationError } from './errors.ts';
 import { openPostgres, type PostgresPoolOptions } from './postgres.ts';
 import { openSqlite, type SqliteOptions } from './sqlite.ts';
@@ -10,6 +11,11 @@ export interface ConnectOptions {
   /** Environment to read pool settings and PG* variables from (default: process.env). */
   env?: NodeJS.ProcessEnv;
   sqlite?: SqliteOptions;
+  /**
+   * The schema modules the database is used with: the engine reads from them which columns are
+   * secrets, who owns each table and which table says who belongs to an organization.
+   */
+  schema?: readonly SchemaModule[];
 }
 
 /** The embedded default: `data/exora.db` at the repository root (or the working directory). */
@@ -84,12 +90,15 @@ export function connect(
   options: ConnectOptions = {},
 ): Database {
   const env = options.env ?? process.env;
-  if (isPostgresUrl(url)) return openPostgres(url, redactUrl(url), poolOptionsFromEnv(env));
+  const tables = kitTables(...(options.schema ?? []));
+  if (isPostgresUrl(url)) {
+    return openPostgres(url, redactUrl(url), poolOptionsFromEnv(env), tables);
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
     throw new ConfigurationError(
       `Unsupported database URL scheme in ${redactUrl(url)}: use postgres://, file:, a path or :memory:`,
     );
   }
   const filename = sqliteFilename(url);
-  return openSqlite(filename, filename, options.sqlite);
+  return openSqlite(filename, filename, options.sqlite, tables);
 }

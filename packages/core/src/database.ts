@@ -1,36 +1,53 @@
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { SchemaInfo } from './engine/schema-info.ts';
+import type { CallContext, Statement } from './engine/statement.ts';
 import type { AnyTable } from './kit/table.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 /**
- * The Drizzle query surface that repositories are written against. Drizzle's select, insert
+ * The Drizzle query surface that statements are written against. Drizzle's select, insert
  * (with returning and onConflictDoUpdate), update and delete builders have the same shape on
- * both dialects and the kit gives both tables one row type, so repositories are typed against
- * the Postgres builders and run unchanged on SQLite objects (CORE.md). Do not call `.execute()`
- * or read driver result metadata (row counts) from it: use `returning()` and `Executor.execute`.
+ * both dialects and the kit gives both tables one row type, so queries are typed against the
+ * Postgres builders and run unchanged on SQLite objects (CORE.md).
  */
 export type DrizzleHandle = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+/** How a unit of several statements uses the database. */
+export type UnitMode = 'read' | 'write';
 
 /** A database or a transaction: what every repository function takes (midday's pattern). */
 export interface Executor {
   readonly dialect: Dialect;
-  /** The Drizzle handle of this database or transaction. */
+  /** What the engine knows of the schema this database was opened with. */
+  readonly schema: SchemaInfo;
+  /** The raw Drizzle handle of this database or transaction: no actor, no row rules. */
   readonly db: DrizzleHandle;
   readonly inTransaction: boolean;
   /** This dialect's Drizzle table for a kit table (typed as the Postgres one: same row types). */
   table<T extends AnyTable>(table: T): T['pg'];
   /**
-   * All or nothing. Inside a transaction it becomes a savepoint: a failure rolls back only the
-   * inner work, and the outer transaction goes on.
+   * Runs one statement for an actor, as one unit: on Postgres `BEGIN`, the actor's settings,
+   * the statement and `COMMIT` are sent together (one round trip); on SQLite it runs at once.
+   * Inside a transaction it joins it.
+   */
+  run<P extends Record<string, unknown>, R>(
+    call: CallContext,
+    statement: Statement<P, R>,
+    params: P,
+  ): Promise<R>;
+  /**
+   * Several statements as one unit for an actor: all or nothing. Inside a transaction it joins
+   * it (its failure fails the transaction). Calls made concurrently inside one transaction run
+   * one after the other.
+   */
+  unit<R>(call: CallContext, mode: UnitMode, fn: (tx: Executor) => Promise<R>): Promise<R>;
+  /**
+   * A raw transaction, without an actor (migrations, tests, raw Drizzle). Inside a transaction
+   * it becomes a savepoint: a failure rolls back only the inner work.
    */
   transaction<R>(fn: (tx: Executor) => Promise<R>): Promise<R>;
-  /**
-   * A statement prepared once per connection or transaction and cached under `key`, so hot
-   * paths skip query building, and a statement never runs outside the transaction that uses it.
-   */
-  prepared<Q>(key: string, build: (db: DrizzleHandle) => Q): Q;
   /** Raw SQL returning rows as objects keyed by column name. */
   execute<Row extends Record<string, unknown>>(query: SQL): Promise<Row[]>;
   /**
@@ -53,26 +70,34 @@ export function pickTable<T extends AnyTable>(dialect: Dialect, table: T): T['pg
 }
 
 /**
- * The value to pass for a `sql.placeholder` compared with `column`: Drizzle fills placeholders
- * without the column's mapping, so a Date must become what this dialect stores (an ISO string
- * for Postgres, milliseconds for SQLite), a boolean 0/1 on SQLite, JSON a string.
+ * Runs calls inside one transaction one at a time. A call holds the lock for its whole life;
+ * what it runs inside (its own statements, a nested unit) passes through.
  */
-export function driverValue(
-  column: { mapToDriverValue(value: unknown): unknown },
-  value: unknown,
-): unknown {
-  return column.mapToDriverValue(value);
-}
+export class CallLock {
+  private held: object | undefined;
+  private readonly waiting: (() => void)[] = [];
 
-/** `Executor.prepared` over one cache: builds each keyed statement once against `db`. */
-export function preparedCache(db: DrizzleHandle): Executor['prepared'] {
-  const cache = new Map<string, unknown>();
-  return <Q>(key: string, build: (db: DrizzleHandle) => Q): Q => {
-    let q = cache.get(key) as Q | undefined;
-    if (q === undefined) {
-      q = build(db);
-      cache.set(key, q);
+  /** Takes the lock for `holder`; resolves at once when free. */
+  acquire(holder: object): Promise<void> | undefined {
+    if (!this.held) {
+      this.held = holder;
+      return undefined;
     }
-    return q;
-  };
+    return new Promise((resolve) => {
+      this.waiting.push(() => {
+        this.held = holder;
+        resolve();
+      });
+    });
+  }
+
+  holds(holder: object | undefined): boolean {
+    return holder !== undefined && this.held === holder;
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = undefined;
+  }
 }

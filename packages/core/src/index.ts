@@ -8,12 +8,29 @@ export {
   redactUrl,
   resolveDatabaseUrl,
 } from './connect.ts';
-export type { Database, Dialect, DrizzleHandle, Executor } from './database.ts';
-export { driverValue } from './database.ts';
+export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './database.ts';
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
+export { ACTOR_FUNCTION, actorFunctionSql } from './engine/actor-sql.ts';
+export { type DomainContext, found, publicColumns, run, unit } from './engine/repository.ts';
+export {
+  actorHasRole,
+  actorOrganization,
+  type SchemaInfo,
+  schemaInfo,
+} from './engine/schema-info.ts';
+export {
+  type BuildContext,
+  type CallContext,
+  type ParamsOf,
+  type ResultOf,
+  Statement,
+  type StatementOptions,
+  statement,
+} from './engine/statement.ts';
 export * from './errors.ts';
 export * from './introspect.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
+export { actAs, inOrganization, type LegacyExecutor, ownedBy } from './legacy.ts';
 export * from './validate.ts';

@@ -1,15 +1,30 @@
 /**
- * Postgres through postgres.js. Transactions and savepoints are postgres.js `begin` and
- * `savepoint`, which already hold one connection for the transaction's whole life.
+ * Postgres through postgres.js.
+ *
+ * A repository call is one round trip: on a reserved connection, `BEGIN`, `exora_set_actor(...)`
+ * (the row-level security settings), the statement and `COMMIT` are written together and
+ * postgres.js pipelines them. Every statement is a named prepared statement, which postgres.js
+ * keeps per connection, so after its first use on a connection it is only bound and executed.
  */
-
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import type { Database, DrizzleHandle, Executor } from './database.ts';
-import { preparedCache } from './database.ts';
+import type { Database, DrizzleHandle, Executor, UnitMode } from './database.ts';
+import { actorArguments, SET_ACTOR_SQL } from './engine/actor-sql.ts';
+import { type SchemaInfo, schemaInfo } from './engine/schema-info.ts';
+import { TxScope } from './engine/scope.ts';
+import {
+  type CallContext,
+  type Compiled,
+  compile,
+  fill,
+  mapRows,
+  type Statement,
+  shape,
+} from './engine/statement.ts';
 import { mapDatabaseError, TransactionStateError } from './errors.ts';
+import type { AnyTable } from './kit/table.ts';
 
 export interface PostgresPoolOptions {
   max: number;
@@ -18,45 +33,43 @@ export interface PostgresPoolOptions {
   maxLifetimeSeconds: number | undefined;
 }
 
-function executor(db: DrizzleHandle, inTransaction: boolean): Executor {
-  // Prepared statements live per connection or transaction: one prepared on the pool would
-  // run on another connection, outside the transaction that called it.
-  const prepared = preparedCache(db);
-  return {
-    dialect: 'postgres',
-    db,
-    inTransaction,
-    table: (t) => t.pg,
-    async transaction(fn) {
-      try {
-        return await db.transaction((tx) => fn(executor(tx as unknown as DrizzleHandle, true)));
-      } catch (error) {
-        throw mapDatabaseError(error);
-      }
-    },
-    prepared,
-    async execute<Row extends Record<string, unknown>>(query: SQL): Promise<Row[]> {
-      try {
-        const rows = await db.execute(query);
-        return Array.from(rows as unknown as Row[]);
-      } catch (error) {
-        throw mapDatabaseError(error);
-      }
-    },
-    async setLocal(settings) {
-      if (!inTransaction) throw new TransactionStateError('setLocal() needs a transaction');
-      const entries = Object.entries(settings);
-      if (entries.length === 0) return;
-      const calls = sql.join(
-        entries.map(([name, value]) => sql`set_config(${name}, ${value}, true)`),
-        sql`, `,
-      );
-      await db.execute(sql`select ${calls}`);
-    },
-  };
+const PREPARE = { prepare: true } as const;
+type Conn = postgres.Sql | postgres.ReservedSql;
+
+/**
+ * Starts a query now (postgres.js queries are lazy: they are sent when first awaited), so
+ * queries written one after the other are pipelined in that order.
+ */
+function start<T>(query: { execute(): unknown }): PromiseLike<T> {
+  return query.execute() as unknown as PromiseLike<T>;
 }
 
-export function openPostgres(url: string, safeUrl: string, pool: PostgresPoolOptions): Database {
+/** Sends a compiled statement; rows as arrays, or the changed-row count. */
+function send(conn: Conn, c: Compiled, values: unknown[]): PromiseLike<unknown[][] | number> {
+  const q = conn.unsafe(c.sql, values as never[], PREPARE);
+  if (c.kind === 'count') return start<{ count: number }>(q).then((r) => r.count);
+  return start<unknown[][]>(q.values() as never);
+}
+
+const simple = (conn: Conn, text: string, args: unknown[] = []) =>
+  start(conn.unsafe(text, args as never[], PREPARE));
+
+/** Waits for every pipelined query; throws the first failure, mapped. */
+async function settle<T extends unknown[]>(
+  queries: { [K in keyof T]: PromiseLike<T[K]> },
+  schema: SchemaInfo,
+): Promise<T> {
+  const results = await Promise.allSettled(queries);
+  for (const r of results) if (r.status === 'rejected') throw mapDatabaseError(r.reason, schema);
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
+}
+
+export function openPostgres(
+  url: string,
+  safeUrl: string,
+  pool: PostgresPoolOptions,
+  tables: readonly AnyTable[] = [],
+): Database {
   const client = postgres(url, {
     max: pool.max,
     idle_timeout: pool.idleTimeoutSeconds,
@@ -64,12 +77,183 @@ export function openPostgres(url: string, safeUrl: string, pool: PostgresPoolOpt
     ...(pool.maxLifetimeSeconds === undefined ? {} : { max_lifetime: pool.maxLifetimeSeconds }),
     onnotice: () => {},
   });
-  const db = drizzle(client) as unknown as DrizzleHandle;
-  return {
-    ...executor(db, false),
+  const rawDb = drizzle(client) as unknown as DrizzleHandle;
+  const schema = schemaInfo(tables);
+  const key = {};
+
+  const compiled = (stmt: Statement<never, unknown>): Compiled => {
+    const s = stmt as unknown as Statement<Record<string, unknown>, unknown>;
+    let c = s.compiled.get(key);
+    if (!c) {
+      c = compile(s, 'postgres', rawDb, schema);
+      s.compiled.set(key, c);
+    }
+    return c;
+  };
+
+  const finish = (c: Compiled, rows: unknown[][] | number, params: object, call: CallContext) =>
+    shape(
+      c,
+      typeof rows === 'number' ? rows : mapRows(c, rows, params as Record<string, unknown>, call),
+    );
+
+  /** Executor over a reserved connection inside a transaction. */
+  function txExecutor(conn: postgres.ReservedSql, scope: TxScope, depth: number): Executor {
+    /** A raw transaction takes the settings of the first actor that uses it. */
+    const adopt = (call: CallContext) =>
+      settle([simple(conn, SET_ACTOR_SQL, actorArguments(call.actor))], schema);
+    // drizzle() reads the client's parser settings; a reserved connection shares the pool's.
+    Object.assign(conn, { options: client.options });
+    const db = drizzle(conn as unknown as postgres.Sql) as unknown as DrizzleHandle;
+    const self: Executor = {
+      dialect: 'postgres',
+      schema,
+      db,
+      inTransaction: true,
+      table: (t) => t.pg,
+      run: (call, stmt, params) =>
+        scope.call(async () => {
+          const c = compiled(stmt as never);
+          const values = fill(c, 'postgres', params, call);
+          try {
+            if (scope.admit(call.actor)) await adopt(call);
+            return finish(c, await send(conn, c, values), params, call) as never;
+          } catch (error) {
+            throw mapDatabaseError(error, schema);
+          }
+        }),
+      unit: (call, _mode, fn) =>
+        scope.call(async () => {
+          if (scope.admit(call.actor)) await adopt(call);
+          return fn(self);
+        }),
+      transaction: (fn) =>
+        scope.call(
+          async () => {
+            const name = `exora_sp_${depth + 1}`;
+            await conn.unsafe(`savepoint ${name}`);
+            try {
+              const result = await fn(txExecutor(conn, scope, depth + 1));
+              await conn.unsafe(`release savepoint ${name}`);
+              return result;
+            } catch (error) {
+              await conn.unsafe(`rollback to savepoint ${name}`).catch(() => {});
+              throw mapDatabaseError(error, schema);
+            }
+          },
+          { savepoint: true },
+        ),
+      execute: <Row extends Record<string, unknown>>(query: SQL) =>
+        scope.call(async () => {
+          try {
+            return Array.from((await db.execute(query)) as unknown as Row[]);
+          } catch (error) {
+            throw mapDatabaseError(error, schema);
+          }
+        }),
+      async setLocal(settings) {
+        const entries = Object.entries(settings);
+        if (entries.length === 0) return;
+        const calls = sql.join(
+          entries.map(([name, value]) => sql`set_config(${name}, ${value}, true)`),
+          sql`, `,
+        );
+        await self.execute(sql`select ${calls}`);
+      },
+    };
+    return self;
+  }
+
+  /**
+   * A transaction on a reserved connection: `BEGIN` (and the actor's settings) are pipelined
+   * with the first statement of `fn`; a failure anywhere rolls everything back.
+   */
+  async function transaction<R>(
+    call: CallContext | undefined,
+    mode: UnitMode,
+    fn: (tx: Executor) => Promise<R>,
+  ): Promise<R> {
+    let conn: postgres.ReservedSql;
+    try {
+      conn = await client.reserve();
+    } catch (error) {
+      throw mapDatabaseError(error, schema);
+    }
+    const scope = new TxScope(call?.actor);
+    try {
+      const opening: PromiseLike<unknown>[] = [
+        simple(conn, mode === 'read' ? 'begin read only' : 'begin'),
+      ];
+      if (call) opening.push(simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)));
+      // Settled below; mark them handled so a failure is reported once, by `settle`.
+      for (const p of opening) Promise.resolve(p).catch(() => {});
+      let result: R;
+      try {
+        result = await fn(txExecutor(conn, scope, 0));
+        await settle(opening, schema);
+      } catch (error) {
+        await settle(opening, schema); // a failed BEGIN or actor check is the real cause
+        throw error;
+      }
+      if (scope.failed !== undefined) throw scope.failed;
+      scope.ended = true;
+      await settle([simple(conn, 'commit')], schema);
+      return result;
+    } catch (error) {
+      scope.ended = true;
+      await conn.unsafe('rollback').catch(() => {});
+      throw mapDatabaseError(error, schema);
+    } finally {
+      conn.release();
+    }
+  }
+
+  const root: Database = {
+    dialect: 'postgres',
+    schema,
+    db: rawDb,
+    inTransaction: false,
     safeUrl,
+    table: (t) => t.pg,
+    async run(call, stmt, params) {
+      const c = compiled(stmt as never);
+      const values = fill(c, 'postgres', params, call);
+      let conn: postgres.ReservedSql;
+      try {
+        conn = await client.reserve();
+      } catch (error) {
+        throw mapDatabaseError(error, schema);
+      }
+      try {
+        const [, , rows] = await settle<[unknown, unknown, unknown[][] | number, unknown]>(
+          [
+            simple(conn, c.isReader ? 'begin read only' : 'begin'),
+            simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
+            send(conn, c, values),
+            simple(conn, 'commit'),
+          ],
+          schema,
+        );
+        return finish(c, rows, params, call) as never;
+      } finally {
+        conn.release();
+      }
+    },
+    unit: (call, mode, fn) => transaction(call, mode, fn),
+    transaction: (fn) => transaction(undefined, 'write', fn),
+    async execute<Row extends Record<string, unknown>>(query: SQL): Promise<Row[]> {
+      try {
+        return Array.from((await rawDb.execute(query)) as unknown as Row[]);
+      } catch (error) {
+        throw mapDatabaseError(error, schema);
+      }
+    },
+    async setLocal() {
+      throw new TransactionStateError('setLocal() needs a transaction');
+    },
     async close() {
       await client.end({ timeout: 5 });
     },
   };
+  return root;
 }

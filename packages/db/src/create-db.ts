@@ -1,3 +1,4 @@
+import type { DomainContext } from '@exora/core';
 import {
   type Actor,
   connect,
@@ -10,11 +11,7 @@ import {
   userActor,
 } from '@exora/core';
 import { type CryptoServices, loadCryptoFromEnv } from '@exora/crypto';
-import {
-  createIdentityRepositories,
-  type DomainContext,
-  type IdentityRepositories,
-} from '@exora/identity';
+import { createIdentityRepositories, type IdentityRepositories } from '@exora/identity';
 import { createVaultRepositories, type VaultRepositories } from '@exora/vault';
 import * as schema from './schema.ts';
 
@@ -32,8 +29,9 @@ export type Repositories = IdentityRepositories &
   VaultRepositories & {
     readonly actor: Actor;
     /**
-     * Several repository calls as one unit, for the same actor: all or nothing. Calls inside
-     * become savepoints of this transaction.
+     * Several repository calls as one unit, for the same actor: all or nothing. Calls made
+     * concurrently inside it run one at a time; if any fails, the whole transaction rolls back
+     * and the promise rejects, even if the callback caught the error.
      */
     transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R>;
   };
@@ -45,7 +43,7 @@ function repositoriesFor(exec: Executor, actor: Actor, crypto: CryptoServices): 
     ...createIdentityRepositories(ctx),
     ...createVaultRepositories(ctx),
     transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R> {
-      return exec.transaction((tx) => fn(repositoriesFor(tx, actor, crypto)));
+      return exec.unit(ctx, 'write', (tx) => fn(repositoriesFor(tx, actor, crypto)));
     },
   };
 }
@@ -54,9 +52,12 @@ export interface ExoraDb {
   readonly dialect: Dialect;
   /** Every table of the platform (kit tables: `.pg` / `.sqlite`, and `db.table(t)` below). */
   readonly schema: typeof schema;
-  /** The raw Drizzle handle, for queries no repository covers. Row-level rules are then yours. */
-  readonly db: DrizzleHandle;
-  /** The core handle: `table()`, `transaction()`, `execute()`, `prepared()`. */
+  /**
+   * The raw Drizzle handle, for queries no repository covers: no actor, no owner filters, no
+   * encryption. Row-level rules are then yours.
+   */
+  readonly rawDrizzle: DrizzleHandle;
+  /** The core handle: `table()`, `transaction()`, `execute()`. */
   readonly database: Database;
   /** Repositories acting for a signed-in user (and their organization, for company data). */
   forUser(userId: string, organizationId?: string | null): Repositories;
@@ -74,11 +75,11 @@ export interface ExoraDb {
 export function createDb(options: CreateDbOptions = {}): ExoraDb {
   const env = options.env ?? process.env;
   const crypto = options.crypto ?? loadCryptoFromEnv(env);
-  const database = connect(options.url ?? resolveDatabaseUrl(env), { env });
+  const database = connect(options.url ?? resolveDatabaseUrl(env), { env, schema: [schema] });
   return {
     dialect: database.dialect,
     schema,
-    db: database.db,
+    rawDrizzle: database.db,
     database,
     forUser: (userId, organizationId) =>
       repositoriesFor(database, userActor(userId, organizationId), crypto),

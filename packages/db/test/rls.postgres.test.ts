@@ -99,7 +99,8 @@ describe('repositories under row-level security (postgres, application role)', (
         await tx.execute(sql`insert into user_profiles (user_id) values (${a.id})`);
       }),
     ).rejects.toMatchObject({
-      cause: { code: '42501', message: expect.stringMatching(/row-level security/) },
+      code: 'PERMISSION_DENIED',
+      message: 'new row violates row-level security policy for table "user_profiles"',
     });
   });
 });

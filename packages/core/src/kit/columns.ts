@@ -37,6 +37,11 @@ export interface ColumnMeta {
   touchOnUpdate?: boolean;
   /** What the column holds on each dialect, for docs and the coverage report. */
   kind: ColumnKind;
+  /**
+   * An encrypted column: the engine encrypts what is written to it and decrypts what is read,
+   * binding each ciphertext to its table, column and row (see `encrypted()`).
+   */
+  secret?: { readonly boundTo?: readonly string[] };
 }
 
 export type ColumnKind =
@@ -224,4 +229,21 @@ export function enumType<const V extends readonly [string, ...string[]]>(name: s
       pgEnumName: name,
     });
   return Object.assign(column, { pgEnum, values });
+}
+
+/**
+ * A secret, stored as AES-256-GCM ciphertext text (`@exora/crypto`'s format). Declared here and
+ * nowhere else: statements encrypt values written to it and decrypt it when selected, key
+ * rotation finds it, and `publicColumns()` leaves it out.
+ *
+ * Each ciphertext is bound to its table, column and row identity: by default the row's `id` and,
+ * on an owned table, its owner, so a row given to another user no longer decrypts (a legitimate
+ * transfer re-encrypts). `boundTo` names other column keys when the row is found by a natural key
+ * (an upsert on `(userId, provider)` keeps a valid ciphertext whichever row it lands on).
+ */
+export function encrypted(options: { boundTo?: readonly string[] } = {}) {
+  return new Col(pg.text(), sq.text(), {
+    kind: 'text',
+    secret: options.boundTo ? { boundTo: options.boundTo } : {},
+  });
 }

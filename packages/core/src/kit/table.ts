@@ -70,10 +70,16 @@ export interface PrimaryKeySpec {
  */
 export interface PolicySpec {
   readonly kind: 'policy';
-  readonly scope: 'user' | 'organization' | 'member' | 'reference';
+  readonly scope: 'user' | 'organization' | 'member' | 'reference' | 'service';
+  /** For 'organization': only the organization's admins (or a service) may write. */
+  readonly adminWrites?: boolean;
+  /** For 'organization': any signed-in user may insert a row (creating an organization). */
+  readonly anyUserInserts?: boolean;
   readonly column: Column | undefined;
   /** For 'member': the organization column beside the user column. */
   readonly organizationColumn?: Column;
+  /** For 'member': the member's role in the organization (`admin` may manage it). */
+  readonly roleColumn?: Column;
 }
 
 export type ExtraSpec = IndexSpec | UniqueSpec | CheckSpec | PrimaryKeySpec | PolicySpec;
@@ -96,11 +102,25 @@ export const ownedByUser = (column: Column): PolicySpec => ({
   scope: 'user',
   column,
 });
-/** Rows belong to the organization in `column`. */
-export const ownedByOrganization = (column: Column): PolicySpec => ({
+/**
+ * Rows belong to the organization in `column`: its members read them; with `adminWrites`, only
+ * its admins change them.
+ */
+export const ownedByOrganization = (
+  column: Column,
+  options: { adminWrites?: boolean; anyUserInserts?: boolean } = {},
+): PolicySpec => ({
   kind: 'policy',
   scope: 'organization',
   column,
+  ...(options.adminWrites ? { adminWrites: true } : {}),
+  ...(options.anyUserInserts ? { anyUserInserts: true } : {}),
+});
+/** Only a service context reads or writes these rows (session stores, queues). */
+export const serviceOnly = (): PolicySpec => ({
+  kind: 'policy',
+  scope: 'service',
+  column: undefined,
 });
 /**
  * Rows visible to the user in `userColumn` and to members of the organization in
@@ -109,11 +129,13 @@ export const ownedByOrganization = (column: Column): PolicySpec => ({
 export const ownedByUserOrOrganization = (
   userColumn: Column,
   organizationColumn: Column,
+  roleColumn?: Column,
 ): PolicySpec => ({
   kind: 'policy',
   scope: 'member',
   column: userColumn,
   organizationColumn,
+  ...(roleColumn ? { roleColumn } : {}),
 });
 /** Reference data: every role may read it; only a service context writes it. */
 export const readableByAll = (): PolicySpec => ({
@@ -122,27 +144,32 @@ export const readableByAll = (): PolicySpec => ({
   column: undefined,
 });
 
-/** Session settings the policies read; repositories set them with `set_config(..., true)`. */
+/** Session settings the policies read; `exora_set_actor()` sets them (transaction-local). */
 export const RLS_SETTINGS = {
   userId: 'app.user_id',
   organizationId: 'app.organization_id',
+  role: 'app.role',
   service: 'app.service',
 } as const;
 
-const actingUser = sql`nullif(current_setting(${sql.raw(`'${RLS_SETTINGS.userId}'`)}, true), '')`;
-const actingOrg = sql`nullif(current_setting(${sql.raw(`'${RLS_SETTINGS.organizationId}'`)}, true), '')`;
-const isService = sql`coalesce(current_setting(${sql.raw(`'${RLS_SETTINGS.service}'`)}, true), '') = 'on'`;
+// Each setting is read in a scalar subquery: Postgres evaluates it once per statement (an
+// InitPlan) and compares the column itself, so the column's index serves the policy.
+const setting = (name: string, type: string) =>
+  sql.raw(`(select nullif(current_setting('${name}', true), '')::${type})`);
+const actingUser = setting(RLS_SETTINGS.userId, 'uuid');
+const actingOrg = setting(RLS_SETTINGS.organizationId, 'uuid');
+const isService = sql.raw(`(select current_setting('${RLS_SETTINGS.service}', true) = 'on')`);
+const isAdmin = sql.raw(`(select current_setting('${RLS_SETTINGS.role}', true) = 'admin')`);
 
 function policySql(spec: PolicySpec): { using: SQL; withCheck: SQL } {
-  if (spec.scope === 'reference') {
-    return { using: sql`true`, withCheck: isService };
-  }
+  if (spec.scope === 'reference') return { using: sql`true`, withCheck: isService };
+  if (spec.scope === 'service') return { using: isService, withCheck: isService };
   if (spec.scope === 'member') {
-    const rule = sql`(${isService} or ${spec.column}::text = ${actingUser} or ${spec.organizationColumn}::text = ${actingOrg})`;
+    const rule = sql`(${isService} or ${spec.column} = ${actingUser} or ${spec.organizationColumn} = ${actingOrg})`;
     return { using: rule, withCheck: rule };
   }
   const owner = spec.scope === 'user' ? actingUser : actingOrg;
-  const rule = sql`(${isService} or ${spec.column}::text = ${owner})`;
+  const rule = sql`(${isService} or ${spec.column} = ${owner})`;
   return { using: rule, withCheck: rule };
 }
 
@@ -164,6 +191,11 @@ export interface TableMeta {
   readonly policy: PolicySpec['scope'] | undefined;
   /** Column that names the owner, for user- and organization-scoped tables. */
   readonly ownerColumn: string | undefined;
+  /** The owner column's property key. */
+  readonly ownerKey: string | undefined;
+  /** For a `member`-scoped table (the membership table): organization and role keys. */
+  readonly organizationKey: string | undefined;
+  readonly roleKey: string | undefined;
   readonly hasUpdatedAt: boolean;
 }
 
@@ -207,17 +239,6 @@ export interface AnyTable {
   readonly meta: TableMeta;
 }
 
-const registry = new Map<string, TableMeta>();
-
-/** Every table the kit has built, by database name (used to name constraints in errors). */
-export function tableMeta(name: string): TableMeta | undefined {
-  return registry.get(name);
-}
-
-export function allTableMeta(): TableMeta[] {
-  return [...registry.values()];
-}
-
 export function table<const N extends string, T extends Record<string, AnyCol>>(
   name: N,
   columns: T,
@@ -239,6 +260,8 @@ export function table<const N extends string, T extends Record<string, AnyCol>>(
   const checks: string[] = [];
   let policy: PolicySpec | undefined;
   let ownerColumn: string | undefined;
+  const keyOf = (column: Column | undefined) =>
+    column ? infos.find((i) => i.name === column.name)?.key : undefined;
 
   // Column-level facts the seeds state as CHECKs on SQLite (enum lists, varchar lengths).
   const implicitChecks = (cols: Record<string, Column>): CheckSpec[] =>
@@ -335,9 +358,17 @@ export function table<const N extends string, T extends Record<string, AnyCol>>(
     get ownerColumn() {
       return ownerColumn;
     },
+    get ownerKey() {
+      return keyOf(policy?.column);
+    },
+    get organizationKey() {
+      return keyOf(policy?.organizationColumn);
+    },
+    get roleKey() {
+      return keyOf(policy?.roleColumn);
+    },
     hasUpdatedAt: infos.some((i) => i.meta.touchOnUpdate),
   };
-  registry.set(name, meta);
   return { name, pg: pgTable as any, sqlite: sqliteTable as any, columns: refs as any, meta };
 }
 
@@ -368,6 +399,41 @@ function toPg(table: string, spec: ExtraSpec): any {
             using: isService,
             withCheck,
           }),
+        ];
+      }
+      if (spec.anyUserInserts) {
+        return [
+          pg.pgPolicy(`${table}_${spec.scope}_read`, { as: 'permissive', for: 'select', using }),
+          pg.pgPolicy(`${table}_user_insert`, {
+            as: 'permissive',
+            for: 'insert',
+            withCheck: sql`(${isService} or ${actingUser} is not null)`,
+          }),
+          pg.pgPolicy(`${table}_${spec.scope}_update`, {
+            as: 'permissive',
+            for: 'update',
+            using,
+            withCheck,
+          }),
+          pg.pgPolicy(`${table}_${spec.scope}_delete`, { as: 'permissive', for: 'delete', using }),
+        ];
+      }
+      if (spec.adminWrites) {
+        const write = sql`(${isService} or (${spec.column} = ${actingOrg} and ${isAdmin}))`;
+        return [
+          pg.pgPolicy(`${table}_${spec.scope}_read`, { as: 'permissive', for: 'select', using }),
+          pg.pgPolicy(`${table}_admin_insert`, {
+            as: 'permissive',
+            for: 'insert',
+            withCheck: write,
+          }),
+          pg.pgPolicy(`${table}_admin_update`, {
+            as: 'permissive',
+            for: 'update',
+            using: write,
+            withCheck: write,
+          }),
+          pg.pgPolicy(`${table}_admin_delete`, { as: 'permissive', for: 'delete', using: write }),
         ];
       }
       return pg.pgPolicy(`${table}_${spec.scope}_isolation`, {

@@ -8,7 +8,9 @@ import { inject } from 'vitest';
 import './provided.ts';
 import { connect } from '../connect.ts';
 import type { Database, Dialect } from '../database.ts';
-import { createStatements, type SchemaModule } from '../ddl.ts';
+import { createStatements, kitTables, type SchemaModule } from '../ddl.ts';
+import { actorFunctionSql } from '../engine/actor-sql.ts';
+import { schemaInfo } from '../engine/schema-info.ts';
 
 export {
   canConnect,
@@ -35,11 +37,12 @@ function withDatabase(adminUrl: string, name: string): string {
 /** Creates an empty database of its own: a new Postgres database, or SQLite `:memory:`. */
 export async function createEmptyDatabase(
   dialect: Dialect,
-  options: { sqliteUrl?: string } = {},
+  options: { sqliteUrl?: string; schema?: SchemaModule[] } = {},
 ): Promise<TestDatabase> {
+  const schema = options.schema ?? [];
   if (dialect === 'sqlite') {
     const url = options.sqliteUrl ?? ':memory:';
-    const db = connect(url);
+    const db = connect(url, { schema });
     return { db, url, dispose: () => db.close() };
   }
   const adminUrl = inject('pgAdminUrl');
@@ -48,7 +51,7 @@ export async function createEmptyDatabase(
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
   const url = withDatabase(adminUrl, name);
-  const db = connect(url);
+  const db = connect(url, { schema });
   return {
     db,
     url,
@@ -66,10 +69,12 @@ export async function createTestDatabase(
   schema: SchemaModule[],
   options: { sqliteUrl?: string } = {},
 ): Promise<TestDatabase> {
-  const test = await createEmptyDatabase(dialect, options);
+  const test = await createEmptyDatabase(dialect, { ...options, schema });
   const { sql } = await import('drizzle-orm');
-  for (const statement of await createStatements(dialect, ...schema)) {
-    await test.db.execute(sql.raw(statement));
-  }
+  const statements = await createStatements(dialect, ...schema);
+  // The engine's actor function (the migrations app installs it with the rest).
+  if (dialect === 'postgres')
+    statements.push(...actorFunctionSql(schemaInfo(kitTables(...schema))).create);
+  for (const statement of statements) await test.db.execute(sql.raw(statement));
   return test;
 }

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { Executor } from '../../src/index.ts';
+import { type Executor, NotNullViolationError, statement, userActor } from '../../src/index.ts';
 import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
 import type { SuiteContext } from './context.ts';
 
@@ -24,6 +24,16 @@ async function titlesOf(db: Executor, ownerId: string) {
     .orderBy(items.title);
   return rows.map((r) => r.title);
 }
+
+const insertItem = statement.count(
+  'test.insertItem',
+  sampleItems,
+  ['title'],
+  ({ db, t, $, owner }) => db.insert(t).values({ ownerId: owner, title: $.title }),
+);
+const listTitles = statement.many('test.listTitles', sampleItems, [], ({ db, t, owned }) =>
+  db.select({ title: t.title }).from(t).where(owned()).orderBy(t.title),
+);
 
 export function transactionSuite(ctx: SuiteContext) {
   describe(`transactions (${ctx.dialect})`, () => {
@@ -130,24 +140,48 @@ export function transactionSuite(ctx: SuiteContext) {
       expect(await titlesOf(db, owner.id)).toEqual(['outside']);
     });
 
-    it('runs a statement prepared in a transaction inside that transaction', async () => {
+    it('runs a statement inside the unit that runs it, and rolls it back with the unit', async () => {
       const db = ctx.db();
       const owner = await newOwner(db, 'prepared');
+      const call = { actor: userActor(owner.id), crypto: undefined };
       await expect(
-        db.transaction(async (tx) => {
-          const items = tx.table(sampleItems);
-          const insert = tx.prepared('test.insertItem', (d) =>
-            d
-              .insert(items)
-              .values({ ownerId: sql.placeholder('ownerId'), title: sql.placeholder('title') })
-              .prepare('test_insert_item'),
-          );
-          await insert.execute({ ownerId: owner.id, title: 'p1' });
-          expect(await titlesOf(tx, owner.id)).toEqual(['p1']);
+        db.unit(call, 'write', async (tx) => {
+          await tx.run(call, insertItem, { title: 'p1' });
+          expect(await tx.run(call, listTitles, {})).toEqual([{ title: 'p1' }]);
           throw new Error('undo');
         }),
       ).rejects.toThrow('undo');
       expect(await titlesOf(db, owner.id)).toEqual([]);
+      // Outside a unit the same compiled statement is its own unit.
+      await db.run(call, insertItem, { title: 'p2' });
+      expect(await db.run(call, listTitles, {})).toEqual([{ title: 'p2' }]);
+    });
+
+    it('runs concurrent calls inside one transaction one at a time, and a failure fails it all', async () => {
+      const db = ctx.db();
+      const owner = await newOwner(db, 'concurrent');
+      const call = { actor: userActor(owner.id), crypto: undefined };
+      await db.unit(call, 'write', (tx) =>
+        Promise.all(
+          Array.from({ length: 10 }, (_, i) => tx.run(call, insertItem, { title: `c${i}` })),
+        ),
+      );
+      expect(await titlesOf(db, owner.id)).toHaveLength(10);
+      // One call fails (a NOT NULL title); the caller swallows it: the transaction still fails.
+      const other = await newOwner(db, 'concurrent-fail');
+      const call2 = { actor: userActor(other.id), crypto: undefined };
+      await expect(
+        db.unit(call2, 'write', async (tx) => {
+          const results = await Promise.allSettled([
+            tx.run(call2, insertItem, { title: 'kept?' }),
+            tx.run(call2, insertItem, { title: null }),
+            tx.run(call2, insertItem, { title: 'after' }),
+          ]);
+          expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+          return 'caller thinks it is fine';
+        }),
+      ).rejects.toBeInstanceOf(NotNullViolationError);
+      expect(await titlesOf(db, other.id)).toEqual([]);
     });
 
     it('sets transaction-local settings that end with the transaction', async () => {

@@ -89,7 +89,7 @@ export function createDbSuite(dialect: Dialect) {
 
     it('offers the raw Drizzle handle and the schema for what no repository covers', async () => {
       const users = db.database.table(db.schema.users);
-      const rows = await db.db
+      const rows = await db.rawDrizzle
         .select({ email: users.email })
         .from(users)
         .where(eq(users.email, 'ada@example.com'));

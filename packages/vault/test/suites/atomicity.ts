@@ -23,8 +23,13 @@ export function failingOnWrite(exec: Executor, nth: number): Executor {
       },
     }),
     transaction: (fn) => tx.transaction((inner) => fn(wrap(inner))),
+    unit: (call, mode, fn) => tx.unit(call, mode, (inner) => fn(wrap(inner))),
   });
-  return { ...exec, transaction: (fn) => exec.transaction((tx) => fn(wrap(tx))) };
+  return {
+    ...exec,
+    transaction: (fn) => exec.transaction((tx) => fn(wrap(tx))),
+    unit: (call, mode, fn) => exec.unit(call, mode, (tx) => fn(wrap(tx))),
+  };
 }
 
 export function atomicitySuite(ctx: VaultSuiteContext) {

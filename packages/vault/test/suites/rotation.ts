@@ -126,8 +126,8 @@ export function rotationSuite(dialect: Dialect) {
         const db = ctx.db();
         const interfering: Executor = {
           ...db,
-          transaction: (fn) =>
-            db.transaction(async (tx) => {
+          unit: (call, mode, fn) =>
+            db.unit(call, mode, async (tx) => {
               transactions += 1;
               if (transactions === 2) {
                 const { sql } = await import('drizzle-orm');

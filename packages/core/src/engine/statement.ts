@@ -1,0 +1,571 @@
+/**
+ * Statements: a Drizzle query written once, compiled once per database (SQL text, parameter
+ * slots, result mapping), then run many times by filling its placeholders. Nothing in the hot
+ * path builds SQL.
+ *
+ * Filling also validates every value before any I/O (NUL characters, unpaired surrogates, dates
+ * neither dialect stores, JSON that does not serialise) and encrypts values bound to a secret
+ * column, so no repository can forget either.
+ */
+import type { CryptoServices } from '@exora/crypto';
+import * as drizzle from 'drizzle-orm';
+import { type Column, is, Param, Placeholder, type SQL, sql } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { Dialect, DrizzleHandle } from '../database.ts';
+import { PermissionError, ValidationError } from '../errors.ts';
+import type { AnyTable } from '../kit/table.ts';
+import { type DialectFunctions, dialectFunctions } from './functions.ts';
+import { actorHasRole, actorOrganization, ownerFilter, type SchemaInfo } from './schema-info.ts';
+
+/** What a statement's rows become. */
+export type ResultKind = 'many' | 'maybe' | 'one' | 'count';
+
+/** A placeholder per parameter; `$.bind(column, name)` maps the value like the column does. */
+export type Placeholders<K extends string> = { readonly [N in K]: Placeholder } & {
+  bind(column: Column, name: K): SQL;
+};
+
+/** The engine's own parameters: the user a service acts for, the organization it names. */
+export type EngineParams = {
+  /** For a user actor: left out, or their own id. For a service: the user the call is about. */
+  readonly owner?: string | null | undefined;
+  /** For a service on organization-owned rows: the organization (left out: all of them). */
+  readonly organizationId?: string | null | undefined;
+};
+
+/** A statement's parameters: its named values and the engine's own. */
+export type ParamsFor<K extends string> = { readonly [N in K]: unknown } & EngineParams;
+
+export interface BuildContext<T extends AnyTable, K extends string> {
+  readonly dialect: Dialect;
+  /** Query builders of this database's dialect (typed as Postgres: same shapes, same rows). */
+  readonly db: DrizzleHandle;
+  /** The statement's table, as this dialect's Drizzle table. */
+  readonly t: T['pg'];
+  /** Another kit table, as this dialect's Drizzle table. */
+  table<U extends AnyTable>(table: U): U['pg'];
+  /** The parameters, as placeholders filled at each call. */
+  readonly $: Placeholders<K>;
+  /**
+   * The rows of `t` (or `of`) the actor may touch: the owner's rows for a user-owned table, the
+   * actor's organization (from the database's membership, never from the caller) for an
+   * organization-owned one. Filled from the actor at each call. Every statement on an owned table
+   * must use it unless it is service-only.
+   */
+  owned(of?: AnyTable['pg']): SQL;
+  /**
+   * The user the call is about, for writing the owner column: the acting user, or the user a
+   * service names with the `owner` parameter. Counts as the owner filter.
+   */
+  readonly owner: Placeholder;
+  /** The organization the call acts in (the acting user's, from the membership table). */
+  actorOrganization(): SQL;
+  /** True for a service, or a user whose membership role is `role`. */
+  actorHasRole(role: string): SQL;
+  /** The value an upsert tried to insert: `excluded.<column>`. */
+  excluded(column: Column): SQL;
+  /** In an upsert's `set`: the stored value when `$[flag]` is true, else the inserted one. */
+  keepIf(column: Column, flag: Placeholder): SQL;
+  /** SQL that differs by dialect (array and JSON updates). */
+  readonly fn: DialectFunctions;
+}
+
+export interface StatementOptions {
+  /** Only a service context may run it: it reads or writes across owners. */
+  readonly serviceOnly?: boolean;
+  /** Return secret columns as stored (ciphertext) instead of decrypted (key rotation). */
+  readonly ciphertext?: boolean;
+  /**
+   * Why a statement on an owned table needs no owner filter (an insert whose owner the call
+   * checked first). Said in one place, so it shows in review.
+   */
+  readonly unscoped?: string;
+}
+
+/** A statement as written: table, result kind and the function that builds it. */
+export class Statement<P extends Record<string, unknown>, R> {
+  /** @internal one compiled form per database (a database has one dialect). */
+  readonly compiled = new WeakMap<object, Compiled>();
+  constructor(
+    readonly name: string,
+    readonly kind: ResultKind,
+    readonly table: AnyTable,
+    readonly build: (q: BuildContext<AnyTable, string>) => unknown,
+    readonly options: StatementOptions,
+  ) {}
+  /** @internal type carrier */
+  declare readonly _types: { params: P; result: R };
+}
+
+type Row<T extends AnyTable> = T['pg']['$inferSelect'];
+
+/** A builder's selected row type (Drizzle's `select`/`returning` results). */
+export type Selected<Q> =
+  Q extends PromiseLike<infer Rows> ? (Rows extends readonly (infer Item)[] ? Item : never) : never;
+
+/**
+ * Writes statements against kit tables. The build function runs once per database; at each
+ * call the engine fills `$` and the owner filter, runs the SQL in one round trip and maps rows.
+ */
+export const statement = {
+  many<T extends AnyTable, const K extends string, Q extends PromiseLike<unknown>>(
+    name: string,
+    table: T,
+    params: readonly K[],
+    build: (q: BuildContext<T, K>) => Q,
+    options: StatementOptions = {},
+  ): Statement<ParamsFor<K>, Selected<Q>[]> {
+    return new Statement(name, 'many', table, build as never, options);
+  },
+  /** At most one row: the row or null. */
+  maybe<T extends AnyTable, const K extends string, Q extends PromiseLike<unknown>>(
+    name: string,
+    table: T,
+    params: readonly K[],
+    build: (q: BuildContext<T, K>) => Q,
+    options: StatementOptions = {},
+  ): Statement<ParamsFor<K>, Selected<Q> | null> {
+    return new Statement(name, 'maybe', table, build as never, options);
+  },
+  /** Exactly one row (an insert ... returning): anything else is a bug, reported as one. */
+  one<T extends AnyTable, const K extends string, Q extends PromiseLike<unknown>>(
+    name: string,
+    table: T,
+    params: readonly K[],
+    build: (q: BuildContext<T, K>) => Q,
+    options: StatementOptions = {},
+  ): Statement<ParamsFor<K>, Selected<Q>> {
+    return new Statement(name, 'one', table, build as never, options);
+  },
+  /** A write without `returning`: the number of rows it changed. */
+  count<T extends AnyTable, const K extends string>(
+    name: string,
+    table: T,
+    params: readonly K[],
+    build: (q: BuildContext<T, K>) => unknown,
+    options: StatementOptions = {},
+  ): Statement<ParamsFor<K>, number> {
+    return new Statement(name, 'count', table, build as never, options);
+  },
+};
+
+export type ParamsOf<S> = S extends Statement<infer P, unknown> ? P : never;
+export type ResultOf<S> = S extends Statement<Record<string, unknown>, infer R> ? R : never;
+export type { Row };
+
+// ---------------------------------------------------------------------------------------------
+// Compiled form.
+
+/** Where the engine's own values go. */
+export const OWNER = '__owner';
+export const ACTOR = '__actor';
+export const ORGANIZATION = '__org';
+
+interface Slot {
+  /** The placeholder's name: a parameter, or the engine's owner / actor / organization. */
+  readonly name: string;
+  /** The column whose mapping applies (insert values, `set`, `$.bind`), if any. */
+  readonly column: Column | undefined;
+  /** The secret this slot writes, when the column is encrypted. */
+  readonly secret: SecretSlot | undefined;
+}
+
+interface SecretSlot {
+  readonly table: string;
+  readonly column: string;
+  /** Parameter names whose values form the row identity bound into the ciphertext. */
+  readonly boundTo: readonly string[];
+}
+
+interface SecretField {
+  /** Index of the ciphertext in the selected fields. */
+  readonly index: number;
+  readonly path: readonly string[];
+  readonly table: string;
+  readonly column: string;
+  /** For each bound column: the index of its value in the selected fields, or a parameter. */
+  readonly boundTo: readonly ({ field: number } | { param: string })[];
+}
+
+export interface Compiled {
+  readonly name: string;
+  readonly kind: ResultKind;
+  readonly sql: string;
+  /** Constant parameters (already driver values) or slots to fill. */
+  readonly params: readonly (Slot | { readonly value: unknown })[];
+  readonly fields: { path: string[]; field: unknown }[] | undefined;
+  readonly joinsNotNullableMap: Record<string, boolean> | undefined;
+  readonly secrets: readonly SecretField[];
+  readonly usesOwner: boolean;
+  readonly usesActor: boolean;
+  readonly serviceOnly: boolean;
+  readonly isReader: boolean;
+}
+
+function placeholderProxy(): Placeholders<string> {
+  const cache = new Map<string, Placeholder>();
+  // Wrapped in SQL: Drizzle wraps a bare Param again in `set`, losing the placeholder.
+  const bind = (column: Column, name: string) => sql`${sql.param(sql.placeholder(name), column)}`;
+  return new Proxy({ bind } as unknown as Placeholders<string>, {
+    get(target, key) {
+      if (key === 'bind') return bind;
+      if (typeof key !== 'string') return undefined;
+      let p = cache.get(key);
+      if (!p) {
+        p = sql.placeholder(key);
+        cache.set(key, p);
+      }
+      return p;
+    },
+  });
+}
+
+/** Compiles a statement for one database. Throws a definition error (a bug) at first use. */
+export function compile(
+  stmt: Statement<Record<string, unknown>, unknown>,
+  dialect: Dialect,
+  db: DrizzleHandle,
+  schema: SchemaInfo,
+): Compiled {
+  const pick = (t: AnyTable) => (dialect === 'postgres' ? t.pg : t.sqlite) as AnyTable['pg'];
+  const main = pick(stmt.table);
+  let ownerUsed = false;
+  const built = stmt.build({
+    dialect,
+    db,
+    t: main,
+    table: pick as never,
+    $: placeholderProxy(),
+    owned(of) {
+      ownerUsed = true;
+      return ownerFilter(schema, dialect, of ?? main);
+    },
+    get owner() {
+      ownerUsed = true;
+      return sql.placeholder(OWNER);
+    },
+    actorOrganization() {
+      ownerUsed = true;
+      return actorOrganization(schema, dialect);
+    },
+    actorHasRole: (role) => actorHasRole(schema, dialect, role),
+    excluded: (column) => sql`excluded.${sql.identifier(column.name)}`,
+    fn: dialectFunctions(dialect),
+    keepIf: (column, flag) =>
+      sql`case when ${flag} then ${column} else excluded.${sql.identifier(column.name)} end`,
+  }) as { _prepare?: (name?: string) => PreparedLike } | undefined;
+  if (!built || typeof built._prepare !== 'function') {
+    throw new Error(`Statement ${stmt.name}: the build function must return a Drizzle query`);
+  }
+  const policy = stmt.table.meta.policy;
+  if (
+    !ownerUsed &&
+    !stmt.options.serviceOnly &&
+    !stmt.options.unscoped &&
+    (policy === 'user' || policy === 'organization' || policy === 'member')
+  ) {
+    throw new Error(
+      `Statement ${stmt.name} touches ${stmt.table.name} (${policy}-owned) without owned(): filter by the owner or mark it serviceOnly`,
+    );
+  }
+  if (policy === 'service' && !stmt.options.serviceOnly) {
+    throw new Error(
+      `Statement ${stmt.name} touches ${stmt.table.name} (service-only): mark it serviceOnly`,
+    );
+  }
+  const prepared = dialect === 'postgres' ? built._prepare(stmt.name) : built._prepare();
+  const query = prepared.getQuery();
+  const slots: (Slot | { value: unknown })[] = [];
+  let usesOwner = false;
+  let usesActor = false;
+  for (const p of query.params) {
+    if (is(p, Placeholder)) {
+      slots.push({ name: p.name, column: undefined, secret: undefined });
+    } else if (is(p, Param) && is(p.value, Placeholder)) {
+      const column = p.encoder as Column;
+      slots.push({ name: p.value.name, column, secret: schema.secretOf(column) });
+    } else {
+      slots.push({ value: p });
+      continue;
+    }
+    const name = (slots.at(-1) as Slot).name;
+    if (name === OWNER) usesOwner = true;
+    if (name === ACTOR || name === ORGANIZATION) usesActor = true;
+  }
+  const fields = prepared.fields as { path: string[]; field: unknown }[] | undefined;
+  const secrets: SecretField[] = [];
+  if (fields && !stmt.options.ciphertext) {
+    fields.forEach(({ path, field }, index) => {
+      const secret = schema.secretOf(field as Column);
+      if (!secret) return;
+      const boundTo = secret.boundTo.map((key) => {
+        const at = fields.findIndex(
+          (f) => schema.columnKeyOf(f.field as Column, secret.table) === key,
+        );
+        return at >= 0 ? { field: at } : { param: key };
+      });
+      secrets.push({ index, path, table: secret.table, column: secret.column, boundTo });
+    });
+  }
+  return {
+    name: stmt.name,
+    kind: stmt.kind,
+    sql: query.sql,
+    params: slots,
+    fields,
+    joinsNotNullableMap: prepared.joinsNotNullableMap,
+    secrets,
+    usesOwner,
+    usesActor,
+    serviceOnly: stmt.options.serviceOnly ?? false,
+    isReader:
+      /^\s*(select|with)\b/i.test(query.sql) && !/\b(insert|update|delete)\b/i.test(query.sql),
+  };
+}
+
+interface PreparedLike {
+  getQuery(): { sql: string; params: unknown[] };
+  fields?: unknown;
+  joinsNotNullableMap?: Record<string, boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filling.
+
+export interface CallContext {
+  readonly actor: Actor;
+  readonly crypto: CryptoServices | undefined;
+}
+
+/** Years both dialects store and read back exactly (timestamptz and integer milliseconds). */
+const MIN_TIME = Date.UTC(1, 0, 1);
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+const isWellFormed = (s: string): boolean =>
+  (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function checkString(value: string, field: string): void {
+  if (value.includes('\u0000')) throw new ValidationError(field, 'must not contain NUL characters');
+  if (!isWellFormed(value)) {
+    throw new ValidationError(field, 'must be well-formed Unicode (no unpaired surrogates)');
+  }
+}
+
+function checkDate(value: Date, field: string): void {
+  const t = value.getTime();
+  if (Number.isNaN(t)) throw new ValidationError(field, 'must be a valid Date');
+  if (t < MIN_TIME || t > MAX_TIME) {
+    throw new ValidationError(field, 'must be between the years 1 and 9999');
+  }
+}
+
+/** JSON values: plain data only, strings checked like text, at most 64 levels deep. */
+function checkJson(value: unknown, field: string, depth = 0, seen = new Set<object>()): void {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new ValidationError(field, 'must hold finite numbers only');
+    }
+    return;
+  }
+  if (typeof value === 'string') {
+    checkString(value, field);
+    return;
+  }
+  if (typeof value !== 'object' || depth > 64) {
+    throw new ValidationError(field, 'must be JSON (no BigInt, functions, undefined or cycles)');
+  }
+  if (seen.has(value)) throw new ValidationError(field, 'must be JSON (no cycles)');
+  if (value instanceof Date)
+    throw new ValidationError(field, 'must be JSON (dates as ISO strings)');
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (const item of value) checkJson(item, field, depth + 1, seen);
+  } else {
+    for (const [k, v] of Object.entries(value)) {
+      checkString(k, field);
+      if (v !== undefined) checkJson(v, field, depth + 1, seen);
+    }
+  }
+  seen.delete(value);
+}
+
+/** A parameter value checked and turned into what the driver binds. */
+function driverValue(dialect: Dialect, slot: Slot, value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  const field = slot.name;
+  if (typeof value === 'string') checkString(value, field);
+  else if (value instanceof Date) checkDate(value, field);
+  else if (typeof value === 'bigint') throw new ValidationError(field, 'must not be a BigInt');
+  else if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new ValidationError(field, 'must be a finite number');
+  }
+  if (slot.column) {
+    const kind = (slot.column as { columnType?: string }).columnType ?? '';
+    if (
+      /Json|SQLiteTextJson|Array/i.test(kind) ||
+      (typeof value === 'object' && !(value instanceof Date))
+    ) {
+      checkJson(value, field);
+    }
+    return (slot.column as unknown as { mapToDriverValue(v: unknown): unknown }).mapToDriverValue(
+      value,
+    );
+  }
+  if (value instanceof Date) return dialect === 'postgres' ? value.toISOString() : value.getTime();
+  if (typeof value === 'boolean') return dialect === 'postgres' ? value : value ? 1 : 0;
+  if (typeof value === 'object') {
+    checkJson(value, field);
+    return JSON.stringify(value);
+  }
+  return value;
+}
+
+/** The row identity bound into a secret's ciphertext: the row id, and its owner where owned. */
+export function boundIdentity(values: readonly unknown[]): string {
+  return values.length === 1 ? String(values[0]) : JSON.stringify(values.map(String));
+}
+
+/**
+ * The driver parameters of one call. The engine's own slots come from the actor: `__owner` is
+ * the user a call is about (the acting user, or the user a service names), `__actor` the acting
+ * user, `__org` the organization a service names.
+ */
+export function fill(
+  c: Compiled,
+  dialect: Dialect,
+  params: Record<string, unknown>,
+  call: CallContext,
+): unknown[] {
+  const { actor } = call;
+  if (c.serviceOnly && actor.kind !== 'service') {
+    throw new PermissionError(`${c.name} acts across owners: call it from a service context`);
+  }
+  const out = new Array<unknown>(c.params.length);
+  for (let i = 0; i < c.params.length; i++) {
+    const slot = c.params[i]!;
+    if (!('name' in slot)) {
+      out[i] = slot.value;
+      continue;
+    }
+    let value: unknown;
+    if (slot.name === OWNER) value = ownerOf(actor, params);
+    else if (slot.name === ACTOR) value = actor.kind === 'user' ? actor.userId : null;
+    else if (slot.name === ORGANIZATION) value = organizationOf(actor, params);
+    else {
+      if (!(slot.name in params)) {
+        throw new Error(`Statement ${c.name}: no value for parameter "${slot.name}"`);
+      }
+      value = params[slot.name];
+    }
+    if (slot.secret && value != null) {
+      if (!call.crypto) throw new Error(`Statement ${c.name} writes a secret: no crypto services`);
+      if (typeof value !== 'string') throw new ValidationError(slot.name, 'must be a string');
+      checkString(value, slot.name);
+      const rowId = boundIdentity(
+        slot.secret.boundTo.map((key) => (key === OWNER ? ownerOf(actor, params) : params[key])),
+      );
+      out[i] = call.crypto.cipher.encrypt(value, {
+        table: slot.secret.table,
+        column: slot.secret.column,
+        rowId,
+      });
+      continue;
+    }
+    out[i] = driverValue(dialect, slot, value);
+  }
+  return out;
+}
+
+function ownerOf(actor: Actor, params: Record<string, unknown>): string {
+  const named = params.owner;
+  if (actor.kind === 'user') {
+    if (named != null && String(named).toLowerCase() !== actor.userId) {
+      throw new PermissionError('A user may only act on their own rows');
+    }
+    return actor.userId;
+  }
+  if (typeof named !== 'string') {
+    throw new ValidationError('userId', 'a service context must name the user');
+  }
+  return named.toLowerCase();
+}
+
+function organizationOf(actor: Actor, params: Record<string, unknown>): string | null {
+  if (actor.kind === 'user') return null; // derived from membership in SQL
+  const named = params.organizationId;
+  if (named == null) return null; // a service naming no organization acts on all
+  if (typeof named !== 'string') throw new ValidationError('organizationId', 'must be a UUID');
+  return named.toLowerCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping.
+
+/** Drizzle's own row mapper (exported at run time, left out of its typings as internal). */
+const mapResultRow = (
+  drizzle as unknown as {
+    mapResultRow(
+      fields: unknown,
+      row: unknown[],
+      joinsNotNullableMap: Record<string, boolean> | undefined,
+    ): Record<string, unknown>;
+  }
+).mapResultRow;
+
+/** Rows from the driver (arrays in field order) to objects, secrets decrypted. */
+export function mapRows(
+  c: Compiled,
+  rows: readonly unknown[][],
+  params: Record<string, unknown>,
+  call: CallContext,
+): Record<string, unknown>[] {
+  if (!c.fields) return rows as never;
+  const out = new Array<Record<string, unknown>>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const raw = rows[r]!;
+    const row = mapResultRow(c.fields, raw, c.joinsNotNullableMap);
+    for (const s of c.secrets) {
+      const ciphertext = raw[s.index];
+      if (ciphertext == null) continue;
+      if (!call.crypto) throw new Error(`Statement ${c.name} reads a secret: no crypto services`);
+      const rowId = boundIdentity(
+        s.boundTo.map((b) =>
+          'field' in b
+            ? raw[b.field]
+            : b.param === OWNER
+              ? ownerOf(call.actor, params)
+              : params[b.param],
+        ),
+      );
+      let node = row;
+      for (let i = 0; i < s.path.length - 1; i++)
+        node = node[s.path[i]!] as Record<string, unknown>;
+      node[s.path.at(-1)!] = call.crypto.cipher.decrypt(String(ciphertext), {
+        table: s.table,
+        column: s.column,
+        rowId,
+      });
+    }
+    out[r] = row;
+  }
+  return out;
+}
+
+/** The result a statement's kind asks for. */
+export function shape(c: Compiled, rows: Record<string, unknown>[] | number): unknown {
+  switch (c.kind) {
+    case 'many':
+      return rows;
+    case 'count':
+      return rows;
+    case 'maybe':
+      return (rows as unknown[])[0] ?? null;
+    case 'one': {
+      const list = rows as unknown[];
+      if (list.length !== 1) {
+        throw new Error(`Statement ${c.name} returned ${list.length} rows where it expects one`);
+      }
+      return list[0];
+    }
+  }
+}
