@@ -1,24 +1,45 @@
-import { actAs, ownedBy, requirePlainObject, requireText, subjectOf } from '@exora/core';
-import { and, eq } from 'drizzle-orm';
-import type { DomainContext } from '../context.ts';
+import { type DomainContext, requirePlainObject, requireText, run, statement } from '@exora/core';
 import { type SetupProgress, setupProgress } from '../schema/setup-progress.ts';
 
-/** Seed 000's setup progress: a user's onboarding steps. */
-export function createSetupProgressRepository(ctx: DomainContext) {
-  const { actor } = ctx;
-  const subject = (userId?: string) => subjectOf(actor, userId);
+const findProgress = statement.maybe('setupProgress.get', setupProgress, [], ({ db, t, owned }) =>
+  db.select().from(t).where(owned()),
+);
 
+/** One statement: concurrent calls for one user each add their step (no lost update). */
+const completeStepStatement = statement.one(
+  'setupProgress.completeStep',
+  setupProgress,
+  ['currentStep', 'isComplete', 'completedAt', 'step', 'now', 'steps', 'data'],
+  ({ db, t, $, owner, fn }) =>
+    db
+      .insert(t)
+      .values({
+        userId: owner,
+        currentStep: $.currentStep,
+        completedSteps: $.bind(t.completedSteps, 'steps'),
+        data: $.bind(t.data, 'data'),
+        isComplete: $.isComplete,
+        completedAt: $.completedAt,
+      })
+      .onConflictDoUpdate({
+        target: t.userId,
+        set: {
+          currentStep: $.bind(t.currentStep, 'currentStep'),
+          completedSteps: fn.arrayAppendDistinct(t.completedSteps, $.step),
+          data: fn.jsonMerge(t.data, $.bind(t.data, 'data')),
+          isComplete: $.bind(t.isComplete, 'isComplete'),
+          completedAt: $.bind(t.completedAt, 'completedAt'),
+          updatedAt: $.bind(t.updatedAt, 'now'),
+        },
+      })
+      .returning(),
+);
+
+/** A user's onboarding steps. One row per user. */
+export function createSetupProgressRepository(ctx: DomainContext) {
   return {
     async get(userId?: string): Promise<SetupProgress | null> {
-      const who = subject(userId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(setupProgress);
-        const [row] = await tx.db
-          .select()
-          .from(t)
-          .where(and(eq(t.userId, who), ownedBy(actor, t.userId)));
-        return row ?? null;
-      });
+      return run(ctx, findProgress, { owner: userId });
     },
 
     /**
@@ -29,31 +50,21 @@ export function createSetupProgressRepository(ctx: DomainContext) {
       input: { step: string; nextStep?: string | null; data?: Record<string, unknown> },
       userId?: string,
     ): Promise<SetupProgress> {
-      const who = subject(userId);
-      const step = requireText(input.step, 'step', { max: 100 });
+      const given = requirePlainObject(input, 'input');
+      const step = requireText(given.step, 'step', { max: 100 });
       const nextStep =
-        input.nextStep == null ? null : requireText(input.nextStep, 'nextStep', { max: 100 });
-      const data = input.data === undefined ? {} : requirePlainObject(input.data, 'data');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(setupProgress);
-        const [current] = await tx.db
-          .select()
-          .from(t)
-          .where(and(eq(t.userId, who), ownedBy(actor, t.userId)));
-        const completedSteps = [...new Set([...(current?.completedSteps ?? []), step])];
-        const values = {
-          currentStep: nextStep ?? step,
-          completedSteps,
-          data: { ...(current?.data ?? {}), ...data },
-          isComplete: nextStep === null,
-          completedAt: nextStep === null ? new Date() : null,
-        };
-        const [row] = await tx.db
-          .insert(t)
-          .values({ userId: who, ...values })
-          .onConflictDoUpdate({ target: t.userId, set: { ...values, updatedAt: new Date() } })
-          .returning();
-        return row!;
+        given.nextStep == null ? null : requireText(given.nextStep, 'nextStep', { max: 100 });
+      const data = given.data === undefined ? {} : requirePlainObject(given.data, 'data');
+      const now = new Date();
+      return run(ctx, completeStepStatement, {
+        owner: userId,
+        step,
+        steps: [step],
+        currentStep: nextStep ?? step,
+        data,
+        isComplete: nextStep === null,
+        completedAt: nextStep === null ? now : null,
+        now,
       });
     },
   };

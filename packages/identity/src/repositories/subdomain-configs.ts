@@ -1,32 +1,93 @@
+import { randomUUID } from 'node:crypto';
 import {
-  actAs,
-  inOrganization,
-  NotFoundError,
+  type DomainContext,
+  found,
+  NotNullViolationError,
   optionalText,
   PermissionError,
   requirePlainObject,
   requireService,
   requireText,
   requireUuid,
+  run,
+  statement,
   ValidationError,
 } from '@exora/core';
-import { and, asc, eq } from 'drizzle-orm';
-import type { DomainContext } from '../context.ts';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { type SubdomainConfig, subdomainConfigs } from '../schema/subdomain-configs.ts';
-import { users } from '../schema/users.ts';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
-/** Seed 000's subdomain configs: an organization's subdomain (and custom domain). */
+/**
+ * The organization is the acting admin's own (a service names it); for anyone else it is null,
+ * which the NOT NULL constraint refuses: one statement, no check-then-insert race.
+ */
+const insertConfig = statement.one(
+  'subdomainConfigs.create',
+  subdomainConfigs,
+  ['id', 'subdomain', 'customDomain', 'settings'],
+  ({ db, t, $, actorOrganization, actorHasRole }) =>
+    db
+      .insert(t)
+      .values({
+        id: $.id,
+        organizationId: sql`case when ${actorHasRole('admin')} then ${actorOrganization()} end`,
+        subdomain: $.subdomain,
+        customDomain: $.customDomain,
+        settings: $.settings,
+      })
+      .returning(),
+);
+
+const bySubdomain = statement.maybe(
+  'subdomainConfigs.findBySubdomain',
+  subdomainConfigs,
+  ['subdomain'],
+  ({ db, t, $ }) =>
+    db
+      .select()
+      .from(t)
+      .where(and(eq(t.subdomain, $.subdomain), eq(t.isActive, true))),
+  { serviceOnly: true },
+);
+
+const listConfigs = statement.many(
+  'subdomainConfigs.list',
+  subdomainConfigs,
+  [],
+  ({ db, t, owned }) => db.select().from(t).where(owned()).orderBy(asc(t.subdomain)),
+);
+
+const updateActive = statement.maybe(
+  'subdomainConfigs.setActive',
+  subdomainConfigs,
+  ['isActive', 'now', 'id'],
+  ({ db, t, $, owned, actorHasRole }) =>
+    db
+      .update(t)
+      .set({ isActive: $.bind(t.isActive, 'isActive'), updatedAt: $.bind(t.updatedAt, 'now') })
+      .where(and(eq(t.id, $.id), owned(), actorHasRole('admin')))
+      .returning(),
+);
+
+const findConfig = statement.maybe(
+  'subdomainConfigs.find',
+  subdomainConfigs,
+  ['id'],
+  ({ db, t, $, owned }) =>
+    db
+      .select({ id: t.id })
+      .from(t)
+      .where(and(eq(t.id, $.id), owned())),
+);
+
+/** An organization's subdomains (and custom domains); its admins manage them. */
 export function createSubdomainConfigsRepository(ctx: DomainContext) {
   const { actor } = ctx;
-
-  const organizationOf = (organizationId?: string) => {
-    if (actor.kind === 'service') return requireUuid(organizationId, 'organizationId');
-    if (!actor.organizationId) throw new PermissionError('The user belongs to no organization');
-    return actor.organizationId;
-  };
+  /** A service names the organization; a user acts in their own. */
+  const organization = (organizationId: unknown) =>
+    actor.kind === 'service' ? requireUuid(organizationId, 'organizationId') : undefined;
 
   return {
     /** Claims a subdomain for the actor's organization (admins), or any organization (service). */
@@ -36,72 +97,57 @@ export function createSubdomainConfigsRepository(ctx: DomainContext) {
       settings?: Record<string, unknown>;
       organizationId?: string;
     }): Promise<SubdomainConfig> {
-      const subdomain = requireText(input.subdomain, 'subdomain', {
+      const given = requirePlainObject(input, 'input');
+      const subdomain = requireText(given.subdomain, 'subdomain', {
         max: 63,
         pattern: LABEL,
         patternHint: 'must be a lower-case DNS label (a-z, 0-9, -)',
       });
-      const customDomain = optionalText(input.customDomain, 'customDomain', { max: 253 });
+      const customDomain = optionalText(given.customDomain, 'customDomain', { max: 253 });
       if (customDomain && !DOMAIN.test(customDomain)) {
         throw new ValidationError('customDomain', 'must be a lower-case domain name');
       }
       const settings =
-        input.settings === undefined ? {} : requirePlainObject(input.settings, 'settings');
-      const organizationId = organizationOf(input.organizationId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        if (actor.kind === 'user') {
-          const u = tx.table(users);
-          const [me] = await tx.db.select({ role: u.role }).from(u).where(eq(u.id, actor.userId));
-          if (me?.role !== 'admin')
-            throw new PermissionError("Only the organization's admins may do this");
+        given.settings === undefined ? {} : requirePlainObject(given.settings, 'settings');
+      try {
+        return await run(ctx, insertConfig, {
+          id: randomUUID(),
+          organizationId: organization(given.organizationId),
+          subdomain,
+          customDomain: customDomain ?? null,
+          settings,
+        });
+      } catch (error) {
+        if (error instanceof NotNullViolationError && error.column === 'organization_id') {
+          throw new PermissionError("Only the organization's admins may do this");
         }
-        const t = tx.table(subdomainConfigs);
-        const [row] = await tx.db
-          .insert(t)
-          .values({ organizationId, subdomain, customDomain: customDomain ?? null, settings })
-          .returning();
-        return row!;
-      });
+        throw error;
+      }
     },
 
     /** Routing: which organization serves a subdomain (active ones only). */
     async findBySubdomain(subdomain: string): Promise<SubdomainConfig | null> {
       requireService(actor, 'findBySubdomain');
       const label = requireText(subdomain, 'subdomain', { max: 63 }).toLowerCase();
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(subdomainConfigs);
-        const [row] = await tx.db
-          .select()
-          .from(t)
-          .where(and(eq(t.subdomain, label), eq(t.isActive, true)));
-        return row ?? null;
-      });
+      return run(ctx, bySubdomain, { subdomain: label });
     },
 
     async listForOrganization(organizationId?: string): Promise<SubdomainConfig[]> {
-      const orgId = organizationOf(organizationId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(subdomainConfigs);
-        return tx.db
-          .select()
-          .from(t)
-          .where(and(eq(t.organizationId, orgId), inOrganization(actor, t.organizationId)))
-          .orderBy(asc(t.subdomain));
-      });
+      return run(ctx, listConfigs, { organizationId: organization(organizationId) });
     },
 
+    /** Turns a subdomain on or off: the organization's admins, or a service. */
     async setActive(id: string, isActive: boolean): Promise<SubdomainConfig> {
-      const configId = requireUuid(id, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(subdomainConfigs);
-        const [row] = await tx.db
-          .update(t)
-          .set({ isActive: Boolean(isActive), updatedAt: new Date() })
-          .where(and(eq(t.id, configId), inOrganization(actor, t.organizationId)))
-          .returning();
-        if (!row) throw new NotFoundError('subdomain config');
-        return row;
-      });
+      if (typeof isActive !== 'boolean') throw new ValidationError('isActive', 'must be a boolean');
+      const params = {
+        id: requireUuid(id, 'id'),
+        isActive,
+        now: new Date(),
+      };
+      const row = await run(ctx, updateActive, params);
+      if (row) return row;
+      await found('subdomain config', run(ctx, findConfig, params));
+      throw new PermissionError("Only the organization's admins may do this");
     },
   };
 }

@@ -1,13 +1,4 @@
-import {
-  actAs,
-  NotFoundError,
-  optionalText,
-  ownedBy,
-  requirePlainObject,
-  subjectOf,
-} from '@exora/core';
-import { and, eq } from 'drizzle-orm';
-import type { DomainContext } from '../context.ts';
+import { type DomainContext, optionalText, requirePlainObject, run, statement } from '@exora/core';
 import { type UserProfile, userProfiles } from '../schema/user-profiles.ts';
 
 export interface UserProfileInput {
@@ -17,51 +8,77 @@ export interface UserProfileInput {
   preferences?: Record<string, unknown>;
 }
 
-function validate(input: UserProfileInput): UserProfileInput {
-  const out: UserProfileInput = {};
-  const displayName = optionalText(input.displayName, 'displayName', { max: 200 });
-  const avatarUrl = optionalText(input.avatarUrl, 'avatarUrl', { max: 2048 });
-  const bio = optionalText(input.bio, 'bio', { max: 5000 });
-  if (displayName !== undefined) out.displayName = displayName;
-  if (avatarUrl !== undefined) out.avatarUrl = avatarUrl;
-  if (bio !== undefined) out.bio = bio;
-  if (input.preferences !== undefined)
-    out.preferences = requirePlainObject(input.preferences, 'preferences');
-  return out;
-}
+const findProfile = statement.maybe('userProfiles.get', userProfiles, [], ({ db, t, owned }) =>
+  db.select().from(t).where(owned()),
+);
 
-/** Seed 003's user profiles: one per user, readable and writable by that user only. */
+/** Insert, or update the fields given; a `keep*` flag keeps a field the caller left out. */
+const upsertProfile = statement.one(
+  'userProfiles.upsert',
+  userProfiles,
+  [
+    'displayName',
+    'avatarUrl',
+    'bio',
+    'preferences',
+    'keepDisplayName',
+    'keepAvatarUrl',
+    'keepBio',
+    'keepPreferences',
+    'now',
+  ],
+  ({ db, t, $, owner, keepIf }) =>
+    db
+      .insert(t)
+      .values({
+        userId: owner,
+        displayName: $.displayName,
+        avatarUrl: $.avatarUrl,
+        bio: $.bio,
+        preferences: $.preferences,
+      })
+      .onConflictDoUpdate({
+        target: t.userId,
+        set: {
+          displayName: keepIf(t.displayName, $.keepDisplayName),
+          avatarUrl: keepIf(t.avatarUrl, $.keepAvatarUrl),
+          bio: keepIf(t.bio, $.keepBio),
+          preferences: keepIf(t.preferences, $.keepPreferences),
+          updatedAt: $.bind(t.updatedAt, 'now'),
+        },
+      })
+      .returning(),
+);
+
+/** User profiles (preferences and profile data), one per user, readable and writable by that user only. */
 export function createUserProfilesRepository(ctx: DomainContext) {
-  const { actor } = ctx;
-  const subject = (userId?: string) => subjectOf(actor, userId);
-
   return {
     /** The profile of the acting user (a service passes `userId`), or null. */
     async get(userId?: string): Promise<UserProfile | null> {
-      const who = subject(userId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(userProfiles);
-        const [row] = await tx.db
-          .select()
-          .from(t)
-          .where(and(eq(t.userId, who), ownedBy(actor, t.userId)));
-        return row ?? null;
-      });
+      return run(ctx, findProfile, { owner: userId });
     },
 
     /** Creates or updates the profile; fields left out keep their values. */
     async upsert(input: UserProfileInput, userId?: string): Promise<UserProfile> {
-      const who = subject(userId);
-      const values = validate(input);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(userProfiles);
-        const [row] = await tx.db
-          .insert(t)
-          .values({ userId: who, ...values })
-          .onConflictDoUpdate({ target: t.userId, set: { ...values, updatedAt: new Date() } })
-          .returning();
-        if (!row) throw new NotFoundError('user profile');
-        return row;
+      const given = requirePlainObject(input, 'input') as UserProfileInput;
+      const displayName = optionalText(given.displayName, 'displayName', { max: 200 });
+      const avatarUrl = optionalText(given.avatarUrl, 'avatarUrl', { max: 2048 });
+      const bio = optionalText(given.bio, 'bio', { max: 5000 });
+      const preferences =
+        given.preferences === undefined
+          ? undefined
+          : requirePlainObject(given.preferences, 'preferences');
+      return run(ctx, upsertProfile, {
+        owner: userId,
+        displayName: displayName ?? null,
+        avatarUrl: avatarUrl ?? null,
+        bio: bio ?? null,
+        preferences: preferences ?? {},
+        keepDisplayName: displayName === undefined,
+        keepAvatarUrl: avatarUrl === undefined,
+        keepBio: bio === undefined,
+        keepPreferences: preferences === undefined,
+        now: new Date(),
       });
     },
   };

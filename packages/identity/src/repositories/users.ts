@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
-  type Actor,
-  actAs,
-  type Executor,
+  type DomainContext,
+  found,
   NotFoundError,
   normalizeEmail,
   optionalText,
@@ -11,13 +10,15 @@ import {
   requireService,
   requireText,
   requireUuid,
+  run,
+  statement,
+  unit,
   ValidationError,
 } from '@exora/core';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '@exora/crypto';
-import { and, eq, getTableColumns, or, type SQL, sql } from 'drizzle-orm';
-import type { DomainContext } from '../context.ts';
-import { organizations } from '../schema/organizations.ts';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import { USER_ROLES, type User, type UserRole, users } from '../schema/users.ts';
+import { organizationByInvite } from './organizations.ts';
 
 /** A user as repositories return it: never the password hash. */
 export type PublicUser = Omit<User, 'passwordHash'>;
@@ -50,7 +51,7 @@ const decoy = () => {
 };
 
 /** Every column but the hash, of this dialect's table. */
-export function publicColumns(t: typeof users.pg) {
+export function publicUserColumns(t: typeof users.pg) {
   const { passwordHash: _hidden, ...rest } = getTableColumns(t);
   return rest;
 }
@@ -66,38 +67,143 @@ function validatePassword(password: unknown): string {
   return password;
 }
 
-/** Which users the actor may see: themselves and their organization's members; all for a service. */
-export function visibleUsers(actor: Actor, t: typeof users.pg): SQL | undefined {
-  if (actor.kind === 'service') return undefined;
-  return actor.organizationId
-    ? or(eq(t.id, actor.userId), eq(t.organizationId, actor.organizationId))
-    : eq(t.id, actor.userId);
-}
+const insertUser = statement.one(
+  'users.insert',
+  users,
+  [
+    'email',
+    'passwordHash',
+    'name',
+    'firstName',
+    'lastName',
+    'profileImageUrl',
+    'role',
+    'organizationId',
+  ],
+  ({ db, t, $ }) =>
+    db
+      .insert(t)
+      .values({
+        email: $.email,
+        passwordHash: $.passwordHash,
+        name: $.name,
+        firstName: $.firstName,
+        lastName: $.lastName,
+        profileImageUrl: $.profileImageUrl,
+        role: $.role,
+        organizationId: $.organizationId,
+      })
+      .returning(publicUserColumns(t)),
+  { unscoped: 'create() checks the organization first; on Postgres the policy checks it too' },
+);
 
-/** The acting user's role in `organizationId`, if they are an admin there. */
-async function assertAdminOf(tx: Executor, actor: Actor, organizationId: string): Promise<void> {
-  if (actor.kind === 'service') return;
-  const t = tx.table(users);
-  const [me] = await tx.db
-    .select({ role: t.role, organizationId: t.organizationId })
+/** True when the acting user is an admin of the organization `$.organizationId` (a service: always). */
+const adminOf = statement.maybe(
+  'users.adminOf',
+  users,
+  ['organizationId'],
+  ({ db, t, $, actorHasRole, actorOrganization }) =>
+    db
+      .select({ ok: sql<number>`1` })
+      .from(t)
+      .where(sql`${actorHasRole('admin')} and ${$.organizationId} = ${actorOrganization()}`)
+      .limit(1),
+);
+
+const credentialsByEmail = statement.maybe(
+  'users.credentialsByEmail',
+  users,
+  ['email'],
+  ({ db, t, $ }) =>
+    db
+      .select({ id: t.id, passwordHash: t.passwordHash })
+      .from(t)
+      .where(sql`lower(${t.email}) = ${$.email}`),
+  { serviceOnly: true },
+);
+
+/** Records a login (and a rehash), only if the hash is still the one just verified. */
+const recordLogin = statement.maybe(
+  'users.recordLogin',
+  users,
+  ['now', 'upgradedHash', 'id', 'verifiedHash'],
+  ({ db, t, $ }) =>
+    db
+      .update(t)
+      .set({
+        lastLoginAt: $.bind(t.lastLoginAt, 'now'),
+        passwordHash: sql`coalesce(${$.upgradedHash}, ${t.passwordHash})`,
+      })
+      .where(and(eq(t.id, $.id), eq(t.passwordHash, $.verifiedHash)))
+      .returning(publicUserColumns(t)),
+  { serviceOnly: true },
+);
+
+const setPasswordHash = statement.count(
+  'users.setPassword',
+  users,
+  ['passwordHash', 'now'],
+  ({ db, t, $, owner }) =>
+    db
+      .update(t)
+      .set({
+        passwordHash: $.bind(t.passwordHash, 'passwordHash'),
+        updatedAt: $.bind(t.updatedAt, 'now'),
+      })
+      .where(eq(t.id, owner)),
+);
+
+const findVisible = statement.maybe('users.findById', users, ['id'], ({ db, t, $, owned }) =>
+  db
+    .select(publicUserColumns(t))
     .from(t)
-    .where(eq(t.id, actor.userId));
-  if (!me || me.organizationId !== organizationId || me.role !== 'admin') {
-    throw new PermissionError("Only the organization's admins may do this");
-  }
-}
+    .where(and(eq(t.id, $.id), owned())),
+);
+
+const findVisibleByEmail = statement.maybe(
+  'users.findByEmail',
+  users,
+  ['email'],
+  ({ db, t, $, owned }) =>
+    db
+      .select(publicUserColumns(t))
+      .from(t)
+      .where(and(sql`lower(${t.email}) = ${$.email}`, owned())),
+);
+
+/** Sets a member's role: a service, or an admin of the member's organization. */
+const updateRole = statement.maybe(
+  'users.setRole',
+  users,
+  ['role', 'now', 'id'],
+  ({ db, t, $, actorHasRole, actorOrganization }) =>
+    db
+      .update(t)
+      .set({ role: $.bind(t.role, 'role'), updatedAt: $.bind(t.updatedAt, 'now') })
+      .where(
+        and(
+          eq(t.id, $.id),
+          sql`(${t.organizationId} = ${actorOrganization()} and ${actorHasRole('admin')})`,
+        ),
+      )
+      .returning(publicUserColumns(t)),
+);
+
+const setRoleAsService = statement.maybe(
+  'users.setRoleAsService',
+  users,
+  ['role', 'now', 'id'],
+  ({ db, t, $ }) =>
+    db
+      .update(t)
+      .set({ role: $.bind(t.role, 'role'), updatedAt: $.bind(t.updatedAt, 'now') })
+      .where(eq(t.id, $.id))
+      .returning(publicUserColumns(t)),
+  { serviceOnly: true },
+);
 
 export function createUsersRepository(ctx: DomainContext) {
   const { actor, crypto } = ctx;
-
-  const selectVisible = async (tx: Executor, where: SQL) => {
-    const t = tx.table(users);
-    const [row] = await tx.db
-      .select(publicColumns(t))
-      .from(t)
-      .where(and(where, visibleUsers(actor, t)));
-    return (row as PublicUser | undefined) ?? null;
-  };
 
   return {
     /**
@@ -105,14 +211,20 @@ export function createUsersRepository(ctx: DomainContext) {
      * their own organization. The password is hashed before any SQL runs.
      */
     async create(input: CreateUserInput): Promise<PublicUser> {
+      if (typeof input !== 'object' || input === null) {
+        throw new ValidationError('input', 'must be an object');
+      }
       const email = normalizeEmail(input.email);
       const password = input.password === undefined ? undefined : validatePassword(input.password);
-      const name = optionalText(input.name, 'name', { max: 200 });
-      const firstName = optionalText(input.firstName, 'firstName', { max: 100 });
-      const lastName = optionalText(input.lastName, 'lastName', { max: 100 });
-      const profileImageUrl = optionalText(input.profileImageUrl, 'profileImageUrl', { max: 2048 });
-      const role =
-        input.role === undefined ? 'regular' : requireOneOf(input.role, 'role', USER_ROLES);
+      const values = {
+        email,
+        name: optionalText(input.name, 'name', { max: 200 }) ?? null,
+        firstName: optionalText(input.firstName, 'firstName', { max: 100 }) ?? null,
+        lastName: optionalText(input.lastName, 'lastName', { max: 100 }) ?? null,
+        profileImageUrl:
+          optionalText(input.profileImageUrl, 'profileImageUrl', { max: 2048 }) ?? null,
+        role: input.role === undefined ? 'regular' : requireOneOf(input.role, 'role', USER_ROLES),
+      };
       const directOrg =
         input.organizationId === undefined
           ? undefined
@@ -133,43 +245,29 @@ export function createUsersRepository(ctx: DomainContext) {
         throw new PermissionError('A user may only add members to their own organization');
       }
       const passwordHash = password === undefined ? null : await hashPassword(password);
-
-      return actAs(ctx.exec, actor, async (tx) => {
-        let organizationId: string | null = directOrg ?? null;
+      const insert = (tx: DomainContext, organizationId: string | null) =>
+        run(tx, insertUser, { ...values, passwordHash, organizationId }) as Promise<PublicUser>;
+      if (!directOrg && !inviteHash) return insert(ctx, null);
+      return unit(ctx, 'write', async (tx) => {
+        let organizationId = directOrg ?? null;
         if (inviteHash) {
-          const o = tx.table(organizations);
-          const [org] = await tx.db
-            .select({ id: o.id })
-            .from(o)
-            .where(eq(o.inviteTokenHash, inviteHash));
+          const org = await run(tx, organizationByInvite, { hash: inviteHash });
           if (!org) throw new ValidationError('inviteToken', 'does not match any organization');
           organizationId = org.id;
+        } else if (actor.kind === 'user') {
+          if (!(await run(tx, adminOf, { organizationId }))) {
+            throw new PermissionError("Only the organization's admins may do this");
+          }
         }
-        if (organizationId) await assertAdminOf(tx, actor, organizationId);
-        const t = tx.table(users);
-        const [row] = await tx.db
-          .insert(t)
-          .values({
-            email,
-            passwordHash,
-            name: name ?? null,
-            firstName: firstName ?? null,
-            lastName: lastName ?? null,
-            profileImageUrl: profileImageUrl ?? null,
-            role,
-            organizationId,
-          })
-          .returning(publicColumns(t));
-        return row as PublicUser;
+        return insert(tx, organizationId);
       });
     },
 
     /**
      * Checks an email and password. On success records the login and, when the stored hash is
-     * bcrypt (seed 002) or Argon2id with older parameters, replaces it with a current one; both
-     * writes happen in one transaction, and only if the hash is still the one verified.
-     * Returns null for an unknown email or a wrong password alike. A service call (a login
-     * endpoint acts before anyone is signed in).
+     * bcrypt or Argon2id with older parameters, replaces it with a current one, only if the hash
+     * is still the one verified. Returns null for an unknown email or a wrong password alike.
+     * A service call (a login endpoint acts before anyone is signed in).
      */
     async authenticate(emailInput: string, password: string): Promise<PublicUser | null> {
       requireService(actor, 'authenticate');
@@ -181,87 +279,53 @@ export function createUsersRepository(ctx: DomainContext) {
       ) {
         return null;
       }
-      const stored = await actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(users);
-        const [row] = await tx.db
-          .select({ id: t.id, passwordHash: t.passwordHash })
-          .from(t)
-          .where(sql`lower(${t.email}) = ${email}`);
-        return row;
-      });
+      const stored = await run(ctx, credentialsByEmail, { email });
       if (!stored?.passwordHash) {
         await verifyPassword(password, await decoy());
         return null;
       }
       const result = await verifyPassword(password, stored.passwordHash);
       if (!result.valid) return null;
-      const upgraded = result.needsRehash ? await hashPassword(password) : undefined;
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(users);
-        const [row] = await tx.db
-          .update(t)
-          .set({ lastLoginAt: new Date(), ...(upgraded ? { passwordHash: upgraded } : {}) })
-          .where(and(eq(t.id, stored.id), eq(t.passwordHash, stored.passwordHash!)))
-          .returning(publicColumns(t));
-        // The hash changed between verify and write (a password change): refuse this login.
-        return (row as PublicUser | undefined) ?? null;
-      });
+      const upgradedHash = result.needsRehash ? await hashPassword(password) : null;
+      return run(ctx, recordLogin, {
+        id: stored.id,
+        verifiedHash: stored.passwordHash,
+        upgradedHash,
+        now: new Date(),
+      }) as Promise<PublicUser | null>;
     },
 
     /** Sets a new password (the user themself, or a service); the old one stops working. */
     async setPassword(userId: string, password: string): Promise<void> {
-      const id = requireUuid(userId, 'userId');
-      if (actor.kind === 'user' && actor.userId !== id) {
-        throw new PermissionError('Users may only change their own password');
-      }
-      const hash = await hashPassword(validatePassword(password));
-      await actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(users);
-        const rows = await tx.db
-          .update(t)
-          .set({ passwordHash: hash, updatedAt: new Date() })
-          .where(eq(t.id, id))
-          .returning({ id: t.id });
-        if (rows.length === 0) throw new NotFoundError('user');
-      });
+      const owner = requireUuid(userId, 'userId');
+      const passwordHash = await hashPassword(validatePassword(password));
+      const changed = await run(ctx, setPasswordHash, { owner, passwordHash, now: new Date() });
+      if (changed === 0) throw new NotFoundError('user');
     },
 
     async findById(userId: string): Promise<PublicUser | null> {
       const id = requireUuid(userId, 'userId');
-      return actAs(ctx.exec, actor, (tx) => selectVisible(tx, eq(tx.table(users).id, id)));
+      return run(ctx, findVisible, { id }) as Promise<PublicUser | null>;
     },
 
     /** Case-insensitive. */
     async findByEmail(emailInput: string): Promise<PublicUser | null> {
       const email = normalizeEmail(emailInput);
-      return actAs(ctx.exec, actor, (tx) =>
-        selectVisible(tx, sql`lower(${tx.table(users).email}) = ${email}`),
-      );
+      return run(ctx, findVisibleByEmail, { email }) as Promise<PublicUser | null>;
     },
 
     /** Changes a member's role: an admin of the member's organization, or a service. */
     async setRole(userId: string, role: UserRole): Promise<PublicUser> {
       const id = requireUuid(userId, 'userId');
-      const newRole = requireOneOf(role, 'role', USER_ROLES);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(users);
-        const [target] = await tx.db
-          .select({ organizationId: t.organizationId })
-          .from(t)
-          .where(and(eq(t.id, id), visibleUsers(actor, t)));
-        if (!target) throw new NotFoundError('user');
-        if (actor.kind === 'user') {
-          if (!target.organizationId)
-            throw new PermissionError('The user belongs to no organization');
-          await assertAdminOf(tx, actor, target.organizationId);
-        }
-        const [row] = await tx.db
-          .update(t)
-          .set({ role: newRole, updatedAt: new Date() })
-          .where(eq(t.id, id))
-          .returning(publicColumns(t));
-        return row as PublicUser;
-      });
+      const params = { id, role: requireOneOf(role, 'role', USER_ROLES), now: new Date() };
+      if (actor.kind === 'service') {
+        return found('user', run(ctx, setRoleAsService, params)) as Promise<PublicUser>;
+      }
+      const row = await run(ctx, updateRole, params);
+      if (row) return row as PublicUser;
+      // Nothing changed: say why (this lookup runs only on the failure path).
+      if (!(await run(ctx, findVisible, { id }))) throw new NotFoundError('user');
+      throw new PermissionError("Only the organization's admins may do this");
     },
   };
 }

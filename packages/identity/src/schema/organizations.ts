@@ -16,7 +16,7 @@ export const organizations = table(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [ownedByOrganization(t.id)],
+  (t) => [ownedByOrganization(t.id, { anyUserInserts: true })],
 );
 
 export type Organization = typeof organizations.pg.$inferSelect;

@@ -1,4 +1,4 @@
-import { index, json, table, timestamp, varchar } from '@exora/core';
+import { index, json, serviceOnly, table, timestamp, varchar } from '@exora/core';
 
 /**
  * Seed 004's `sessions`: the shape express-session stores such as connect-pg-simple use
@@ -11,7 +11,7 @@ export const sessions = table(
     sess: json<Record<string, unknown>>().notNull(),
     expire: timestamp().notNull(),
   },
-  (t) => [index('sessions_expire_idx').on(t.expire)],
+  (t) => [index('sessions_expire_idx').on(t.expire), serviceOnly()],
 );
 
 export type Session = typeof sessions.pg.$inferSelect;

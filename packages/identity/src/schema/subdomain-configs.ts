@@ -30,7 +30,7 @@ export const subdomainConfigs = table(
   },
   (t) => [
     index('subdomain_configs_organization_idx').on(t.organizationId),
-    ownedByOrganization(t.organizationId),
+    ownedByOrganization(t.organizationId, { adminWrites: true }),
   ],
 );
 

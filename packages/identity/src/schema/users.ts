@@ -44,7 +44,7 @@ export const users = table(
   (t) => [
     uniqueIndex('users_email_lower_unique').on(sql`lower(${t.email})`),
     index('users_organization_idx').on(t.organizationId),
-    ownedByUserOrOrganization(t.id, t.organizationId),
+    ownedByUserOrOrganization(t.id, t.organizationId, t.role),
   ],
 );
 

@@ -1,4 +1,4 @@
-import { PermissionError, ValidationError } from '@exora/core';
+import { NotFoundError, PermissionError, ValidationError } from '@exora/core';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from './context.ts';
@@ -86,9 +86,10 @@ export function organizationsSuite(ctx: SuiteContext) {
       expect(members[0]).not.toHaveProperty('passwordHash');
       expect(await asA.organizations.listMembers(orgB.organization.id)).toEqual([]);
       expect(await asA.organizations.findById(orgB.organization.id)).toBeNull();
+      // Another organization is not found, as another user's row is: its existence stays hidden.
       await expect(
         asA.organizations.rotateInviteToken(orgB.organization.id),
-      ).rejects.toBeInstanceOf(PermissionError);
+      ).rejects.toBeInstanceOf(NotFoundError);
       expect((await asA.users.findById(joiner.id))?.id).toBe(joiner.id);
     });
 
