@@ -32,5 +32,4 @@ export * from './introspect.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
-export { actAs, inOrganization, type LegacyExecutor, ownedBy } from './legacy.ts';
 export * from './validate.ts';

@@ -54,6 +54,9 @@ export async function found<T>(entity: string, value: Promise<T | null>): Promis
   return v;
 }
 
+/** Any column of a dialect table (its columns object has no index signature). */
+type TableColumn<T extends AnyTable['pg']> = T['_']['columns'][keyof T['_']['columns']];
+
 type SecretKeys<T extends AnyTable> = {
   [K in keyof T['pg']['_']['columns']]: K;
 }[keyof T['pg']['_']['columns']];
@@ -65,9 +68,9 @@ type SecretKeys<T extends AnyTable> = {
 export function publicColumns<T extends AnyTable['pg']>(
   table: T,
   kit: AnyTable,
-): Record<string, SQL.Aliased | T['_']['columns'][string]> {
-  const columns = getTableColumns(table) as Record<string, T['_']['columns'][string]>;
-  const out: Record<string, SQL.Aliased | T['_']['columns'][string]> = {};
+): Record<string, SQL.Aliased<boolean> | TableColumn<T>> {
+  const columns = getTableColumns(table) as Record<string, TableColumn<T>>;
+  const out: Record<string, SQL.Aliased<boolean> | TableColumn<T>> = {};
   const secret = new Set(kit.meta.columns.filter((c) => c.meta.secret).map((c) => c.key));
   for (const [key, column] of Object.entries(columns)) {
     if (!secret.has(key)) {

@@ -6,14 +6,16 @@
 import { type Column, getTableName, type SQL, sql } from 'drizzle-orm';
 import type { Dialect } from '../database.ts';
 import type { AnyTable, TableMeta } from '../kit/table.ts';
-import { ACTOR, ORGANIZATION, OWNER } from './statement.ts';
+import { ACTOR, boundIdentity, ORGANIZATION, OWNER } from './statement.ts';
 
 export interface SecretInfo {
   /** SQL table and column names: the ciphertext's associated data. */
   readonly table: string;
   readonly column: string;
-  /** Column keys (or the owner) whose values identify the row in the associated data. */
+  /** Column keys whose values identify the row in the associated data. */
   readonly boundTo: readonly string[];
+  /** The owner column's key: when a statement has no value for it, the call's owner is bound. */
+  readonly ownerKey: string | undefined;
 }
 
 export interface Membership {
@@ -28,6 +30,14 @@ export interface SchemaInfo {
   readonly tables: readonly AnyTable[];
   /** The secret a dialect column holds, if it is an encrypted column. */
   secretOf(column: Column | unknown): SecretInfo | undefined;
+  /**
+   * The associated data of an encrypted column's value in `row` (values by column key): what the
+   * engine binds its ciphertext to. For code that handles ciphertexts itself (key rotation).
+   */
+  secretContext(
+    column: Column | unknown,
+    row: Readonly<Record<string, unknown>>,
+  ): { table: string; column: string; rowId: string };
   /** The key of a dialect column, if it belongs to `table` (by SQL name). */
   columnKeyOf(column: Column | unknown, table: string): string | undefined;
   /** The table that maps users to organizations (the `member`-scoped one), if any. */
@@ -50,7 +60,7 @@ export function schemaInfo(tables: readonly AnyTable[]): SchemaInfo {
       if (!secret) continue;
       const owner = meta.ownerKey;
       const boundTo = secret.boundTo ?? ['id', ...(owner ? [owner] : [])];
-      const s: SecretInfo = { table: t.name, column: info.name, boundTo };
+      const s: SecretInfo = { table: t.name, column: info.name, boundTo, ownerKey: owner };
       for (const c of cols) secrets.set(c, s);
     }
     if (meta.policy === 'member' && meta.ownerKey && meta.organizationKey) {
@@ -65,6 +75,12 @@ export function schemaInfo(tables: readonly AnyTable[]): SchemaInfo {
   return {
     tables,
     secretOf: (c) => (c && typeof c === 'object' ? secrets.get(c) : undefined),
+    secretContext(c, row) {
+      const s = c && typeof c === 'object' ? secrets.get(c) : undefined;
+      if (!s) throw new Error('secretContext: not an encrypted column of this schema');
+      const rowId = boundIdentity(s.boundTo.map((key) => row[key]));
+      return { table: s.table, column: s.column, rowId };
+    },
     columnKeyOf(c, table) {
       if (!c || typeof c !== 'object') return undefined;
       const k = keys.get(c);

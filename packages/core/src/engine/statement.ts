@@ -175,6 +175,8 @@ interface SecretSlot {
   readonly column: string;
   /** Parameter names whose values form the row identity bound into the ciphertext. */
   readonly boundTo: readonly string[];
+  /** The owner column's key: without a parameter of that name, the call's owner is bound. */
+  readonly ownerKey: string | undefined;
 }
 
 interface SecretField {
@@ -185,6 +187,7 @@ interface SecretField {
   readonly column: string;
   /** For each bound column: the index of its value in the selected fields, or a parameter. */
   readonly boundTo: readonly ({ field: number } | { param: string })[];
+  readonly ownerKey: string | undefined;
 }
 
 export interface Compiled {
@@ -304,7 +307,14 @@ export function compile(
         );
         return at >= 0 ? { field: at } : { param: key };
       });
-      secrets.push({ index, path, table: secret.table, column: secret.column, boundTo });
+      secrets.push({
+        index,
+        path,
+        table: secret.table,
+        column: secret.column,
+        boundTo,
+        ownerKey: secret.ownerKey,
+      });
     });
   }
   return {
@@ -457,16 +467,17 @@ export function fill(
       }
       value = params[slot.name];
     }
-    if (slot.secret && value != null) {
+    const secret = slot.secret;
+    if (secret && value != null) {
       if (!call.crypto) throw new Error(`Statement ${c.name} writes a secret: no crypto services`);
       if (typeof value !== 'string') throw new ValidationError(slot.name, 'must be a string');
       checkString(value, slot.name);
       const rowId = boundIdentity(
-        slot.secret.boundTo.map((key) => (key === OWNER ? ownerOf(actor, params) : params[key])),
+        secret.boundTo.map((key) => boundParam(c, secret, key, actor, params)),
       );
       out[i] = call.crypto.cipher.encrypt(value, {
-        table: slot.secret.table,
-        column: slot.secret.column,
+        table: secret.table,
+        column: secret.column,
         rowId,
       });
       continue;
@@ -474,6 +485,25 @@ export function fill(
     out[i] = driverValue(dialect, slot, value);
   }
   return out;
+}
+
+/**
+ * The value of a bound column taken from the parameters: the parameter of that name, or for the
+ * owner column the call's owner (the acting user, or the user a service names). Anything else
+ * missing is a statement that cannot bind its ciphertext: a bug, reported as one.
+ */
+function boundParam(
+  c: Compiled,
+  secret: Pick<SecretSlot, 'table' | 'column' | 'ownerKey'>,
+  key: string,
+  actor: Actor,
+  params: Record<string, unknown>,
+): unknown {
+  if (params[key] !== undefined) return params[key];
+  if (key === secret.ownerKey) return ownerOf(actor, params);
+  throw new Error(
+    `Statement ${c.name}: ${secret.table}.${secret.column} is bound to "${key}": select that column or pass it as a parameter`,
+  );
 }
 
 function ownerOf(actor: Actor, params: Record<string, unknown>): string {
@@ -530,11 +560,7 @@ export function mapRows(
       if (!call.crypto) throw new Error(`Statement ${c.name} reads a secret: no crypto services`);
       const rowId = boundIdentity(
         s.boundTo.map((b) =>
-          'field' in b
-            ? raw[b.field]
-            : b.param === OWNER
-              ? ownerOf(call.actor, params)
-              : params[b.param],
+          'field' in b ? raw[b.field] : boundParam(c, s, b.param, call.actor, params),
         ),
       );
       let node = row;

@@ -1,29 +1,27 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
-  actAs,
-  NotFoundError,
-  nowSql,
-  ownedBy,
+  type BuildContext,
+  type DomainContext,
+  found,
+  publicColumns,
   requireService,
   requireText,
   requireUuid,
-  subjectOf,
+  run,
+  statement,
   ValidationError,
 } from '@exora/core';
 import { mask, type RotationResult } from '@exora/crypto';
-import type { DomainContext } from '@exora/identity';
-import { and, asc, eq, getTableColumns, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, type Placeholder } from 'drizzle-orm';
 import { type ApiKeyRow, apiKeys } from '../schema/api-keys.ts';
 import {
-  fieldContext,
-  type RotateEncryptionOptions,
+  ownerParam,
+  ownOrAny,
+  requireInput,
   requireJsonObject,
   requireSecret,
-  rotateTable,
 } from './internal.ts';
-
-const TABLE = 'api_keys';
-const COLUMN = 'encrypted_key';
+import { type RotateEncryptionOptions, rotateEncryption } from './rotation.ts';
 
 /** Bounds on a key given to `create` (and on a presented key worth looking up). */
 export const API_KEY_MIN_LENGTH = 8;
@@ -54,10 +52,102 @@ export function generateApiKey(): string {
   return `exo_${randomBytes(32).toString('base64url')}`;
 }
 
-function infoColumns(t: typeof apiKeys.pg) {
-  const { encryptedKey: _k, keyHash: _h, ...rest } = getTableColumns(t);
+/** Every public column but the blind index (it finds a key by its plaintext: kept inside). */
+function info(t: typeof apiKeys.pg) {
+  const { keyHash: _hash, ...rest } = publicColumns(t, apiKeys);
   return rest;
 }
+
+const KEY_PARAMS = ['id', 'name', 'provider', 'key', 'keyHash', 'maskedKey', 'metadata'] as const;
+type KeyParam = (typeof KEY_PARAMS)[number];
+
+/**
+ * The insert of a key owned by `userId`. The id is chosen by the caller: the key's ciphertext is
+ * bound to it and to the owner.
+ */
+const insertKeyAs = ({ db, t, $ }: BuildContext<typeof apiKeys, KeyParam>, userId: Placeholder) =>
+  db
+    .insert(t)
+    .values({
+      id: $.id,
+      userId,
+      name: $.name,
+      provider: $.provider,
+      encryptedKey: $.key,
+      keyHash: $.keyHash,
+      maskedKey: $.maskedKey,
+      metadata: $.metadata,
+    })
+    .returning(info(t));
+
+const insertKey = statement.one('apiKeys.create', apiKeys, KEY_PARAMS, (q) =>
+  insertKeyAs(q, q.owner),
+);
+
+/** A platform key has no owner: `userId` is null, and its ciphertext is bound to that. */
+const insertPlatformKey = statement.one(
+  'apiKeys.createPlatformKey',
+  apiKeys,
+  [...KEY_PARAMS, 'userId'],
+  (q) => insertKeyAs(q, q.$.userId),
+  { serviceOnly: true },
+);
+
+/** The active key with this blind index, recording the use: one statement. */
+const useKey = statement.maybe(
+  'apiKeys.findByPlaintext',
+  apiKeys,
+  ['keyHash', 'now'],
+  ({ db, t, $ }) =>
+    db
+      .update(t)
+      .set({ lastUsedAt: $.bind(t.lastUsedAt, 'now'), updatedAt: $.bind(t.updatedAt, 'now') })
+      .where(and(eq(t.keyHash, $.keyHash), eq(t.active, true)))
+      .returning(info(t)),
+  { serviceOnly: true },
+);
+
+const listOwn = statement.many('apiKeys.listMasked', apiKeys, [], ({ db, t, owned }) =>
+  db.select(info(t)).from(t).where(owned()).orderBy(asc(t.name)),
+);
+
+const listPlatform = statement.many(
+  'apiKeys.listPlatformKeys',
+  apiKeys,
+  [],
+  ({ db, t }) => db.select(info(t)).from(t).where(isNull(t.userId)).orderBy(asc(t.name)),
+  { serviceOnly: true },
+);
+
+// `userId` is selected: the ciphertext is bound to the owner (null for a platform key).
+const activeKey = ownOrAny('apiKeys.reveal', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    apiKeys,
+    ['id'],
+    ({ db, t, $, owned }) =>
+      db
+        .select({ id: t.id, userId: t.userId, key: t.encryptedKey })
+        .from(t)
+        .where(and(eq(t.id, $.id), eq(t.active, true), mine(owned))),
+    options,
+  ),
+);
+
+const deactivateKey = ownOrAny('apiKeys.deactivate', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    apiKeys,
+    ['id', 'now'],
+    ({ db, t, $, owned }) =>
+      db
+        .update(t)
+        .set({ active: false, updatedAt: $.bind(t.updatedAt, 'now') })
+        .where(and(eq(t.id, $.id), mine(owned)))
+        .returning(info(t)),
+    options,
+  ),
+);
 
 /**
  * Seed 003's per-user provider keys and seed 004's named platform keys (`userId` null, only
@@ -68,49 +158,25 @@ function infoColumns(t: typeof apiKeys.pg) {
  */
 export function createApiKeysRepository(ctx: DomainContext) {
   const { actor, crypto } = ctx;
-  const { cipher } = crypto;
   const hashKey = (key: string) => crypto.blindIndex.hash(key, { normalize: 'none' });
 
+  /** The checked input and everything stored about the key. */
   const validate = (input: Omit<CreateApiKeyInput, 'userId'>) => {
-    if (typeof input !== 'object' || input === null) {
-      throw new ValidationError('input', 'must be an object');
-    }
-    const name = requireText(input.name, 'name', { max: 200 });
-    const provider = requireText(input.provider, 'provider', { max: 100 });
-    const plaintext =
-      input.key === undefined
+    const given = requireInput(input);
+    const name = requireText(given.name, 'name', { max: 200 });
+    const provider = requireText(given.provider, 'provider', { max: 100 });
+    const key =
+      given.key === undefined
         ? generateApiKey()
-        : requireSecret(input.key, 'key', {
+        : requireSecret(given.key, 'key', {
             min: API_KEY_MIN_LENGTH,
             max: API_KEY_MAX_LENGTH,
             noWhitespace: true,
           });
     const metadata =
-      input.metadata === undefined ? {} : requireJsonObject(input.metadata, 'metadata').value;
-    return { name, provider, plaintext, metadata };
-  };
-
-  const insert = async (
-    owner: string | null,
-    v: ReturnType<typeof validate>,
-  ): Promise<CreatedApiKey> => {
-    const id = randomUUID();
-    const values = {
-      id,
-      userId: owner,
-      name: v.name,
-      provider: v.provider,
-      encryptedKey: cipher.encrypt(v.plaintext, fieldContext(TABLE, COLUMN, id)),
-      keyHash: hashKey(v.plaintext),
-      maskedKey: mask(v.plaintext),
-      metadata: v.metadata,
-    };
-    const apiKey = await actAs(ctx.exec, actor, async (tx) => {
-      const t = tx.table(apiKeys);
-      const [row] = await tx.db.insert(t).values(values).returning(infoColumns(t));
-      return row!;
-    });
-    return { apiKey, plaintext: v.plaintext };
+      given.metadata === undefined ? {} : requireJsonObject(given.metadata, 'metadata').value;
+    const keyHash = hashKey(key);
+    return { id: randomUUID(), name, provider, key, keyHash, maskedKey: mask(key), metadata };
   };
 
   return {
@@ -121,13 +187,15 @@ export function createApiKeysRepository(ctx: DomainContext) {
      */
     async create(input: CreateApiKeyInput): Promise<CreatedApiKey> {
       const values = validate(input);
-      return insert(subjectOf(actor, input.userId), values);
+      const params = { ...ownerParam(input.userId), ...values };
+      return { apiKey: (await run(ctx, insertKey, params)) as ApiKeyInfo, plaintext: values.key };
     },
 
     /** Stores a platform-wide key (seed 004's named `apiKeys`, no owner). Service only. */
     async createPlatformKey(input: Omit<CreateApiKeyInput, 'userId'>): Promise<CreatedApiKey> {
-      requireService(actor, 'apiKeys.createPlatformKey');
-      return insert(null, validate(input));
+      const values = validate(input);
+      const apiKey = await run(ctx, insertPlatformKey, { ...values, userId: null });
+      return { apiKey: apiKey as ApiKeyInfo, plaintext: values.key };
     },
 
     /**
@@ -142,43 +210,18 @@ export function createApiKeysRepository(ctx: DomainContext) {
       if (presented.length < API_KEY_MIN_LENGTH || presented.length > API_KEY_MAX_LENGTH) {
         return null;
       }
-      const keyHash = hashKey(presented);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(apiKeys);
-        const now = tx.dialect === 'postgres' ? nowSql.pg : nowSql.sqlite;
-        const lookup = tx.prepared('vault.apiKeyByHash', (db) =>
-          db
-            .update(t)
-            .set({ lastUsedAt: now })
-            .where(and(eq(t.keyHash, sql.placeholder('keyHash')), eq(t.active, true)))
-            .returning(infoColumns(t))
-            .prepare('vault_api_key_by_hash'),
-        );
-        const [row] = await lookup.execute({ keyHash });
-        return row ?? null;
-      });
+      const params = { keyHash: hashKey(presented), now: new Date() };
+      return run(ctx, useKey, params) as Promise<ApiKeyInfo | null>;
     },
 
     /** The user's keys (active and not) by name: mask, provider, metadata, state; no secrets. */
     async listMasked(userId?: string): Promise<ApiKeyInfo[]> {
-      const who = subjectOf(actor, userId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(apiKeys);
-        return tx.db
-          .select(infoColumns(t))
-          .from(t)
-          .where(and(eq(t.userId, who), ownedBy(actor, t.userId)))
-          .orderBy(asc(t.name));
-      });
+      return run(ctx, listOwn, ownerParam(userId)) as Promise<ApiKeyInfo[]>;
     },
 
     /** The platform-wide keys, masked, by name. Service only. */
     async listPlatformKeys(): Promise<ApiKeyInfo[]> {
-      requireService(actor, 'apiKeys.listPlatformKeys');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(apiKeys);
-        return tx.db.select(infoColumns(t)).from(t).where(isNull(t.userId)).orderBy(asc(t.name));
-      });
+      return run(ctx, listPlatform, {}) as Promise<ApiKeyInfo[]>;
     },
 
     /**
@@ -186,45 +229,22 @@ export function createApiKeysRepository(ctx: DomainContext) {
      * included). `NotFoundError` for a key the actor may not see or a deactivated one.
      */
     async reveal(keyId: string): Promise<string> {
-      const id = requireUuid(keyId, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(apiKeys);
-        const [row] = await tx.db
-          .select({ id: t.id, encryptedKey: t.encryptedKey })
-          .from(t)
-          .where(and(eq(t.id, id), eq(t.active, true), ownedBy(actor, t.userId)));
-        if (!row) throw new NotFoundError('api key');
-        return cipher.decrypt(row.encryptedKey, fieldContext(TABLE, COLUMN, row.id));
-      });
+      const params = { id: requireUuid(keyId, 'id') };
+      return (await found('api key', run(ctx, activeKey(actor), params))).key;
     },
 
     /** Deactivates a key of the user (a service: any key). `NotFoundError` when there is none. */
     async deactivate(keyId: string): Promise<ApiKeyInfo> {
-      const id = requireUuid(keyId, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(apiKeys);
-        const [row] = await tx.db
-          .update(t)
-          .set({ active: false })
-          .where(and(eq(t.id, id), ownedBy(actor, t.userId)))
-          .returning(infoColumns(t));
-        if (!row) throw new NotFoundError('api key');
-        return row;
-      });
+      const params = { id: requireUuid(keyId, 'id'), now: new Date() };
+      return found('api key', run(ctx, deactivateKey(actor), params)) as Promise<ApiKeyInfo>;
     },
 
     /**
-     * Re-encrypts every `encrypted_key` (user and platform keys, active or not) not under the
-     * active key, in id order, batch by batch, each write a compare-and-set. Service only.
+     * Re-encrypts every key (user and platform keys, active or not) not under the active key, in
+     * id order, batch by batch, each write a compare-and-set. Service only.
      */
     rotateEncryption(options: RotateEncryptionOptions = {}): Promise<RotationResult> {
-      return rotateTable(
-        ctx,
-        'apiKeys.rotateEncryption',
-        apiKeys,
-        { encrypted_key: 'encryptedKey' },
-        options,
-      );
+      return rotateEncryption(ctx, apiKeys, options);
     },
   };
 }

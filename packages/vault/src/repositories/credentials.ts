@@ -1,29 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import {
-  actAs,
-  NotFoundError,
+  type DomainContext,
+  found,
   optionalDate,
   optionalText,
-  ownedBy,
+  publicColumns,
   requireText,
   requireUuid,
-  subjectOf,
+  run,
+  statement,
   ValidationError,
 } from '@exora/core';
 import type { RotationResult } from '@exora/crypto';
-import type { DomainContext } from '@exora/identity';
-import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { type CredentialRow, credentials } from '../schema/credentials.ts';
 import {
-  fieldContext,
   optionalSecret,
-  type RotateEncryptionOptions,
+  ownerParam,
+  ownOrAny,
+  requireInput,
   requireJsonObject,
   requireSecret,
-  rotateTable,
+  writeAsRowOwner,
 } from './internal.ts';
-
-const TABLE = 'credentials';
+import { type RotateEncryptionOptions, rotateEncryption } from './rotation.ts';
 
 /** A credential without its secrets. */
 export type CredentialInfo = Omit<CredentialRow, 'encryptedData' | 'refreshToken'> & {
@@ -47,13 +47,81 @@ export interface SaveCredentialInput {
   refreshTokenExpiry?: Date | null;
 }
 
-function infoColumns(t: typeof credentials.pg) {
-  const { encryptedData: _d, refreshToken: _r, ...rest } = getTableColumns(t);
-  return {
-    ...rest,
-    hasRefreshToken: sql<boolean>`(${t.refreshToken} is not null)`.mapWith(Boolean),
-  };
-}
+const info = (t: typeof credentials.pg) => publicColumns(t, credentials);
+
+// The id is chosen here: the ciphertexts are bound to it and to the owner.
+const insertCredential = statement.one(
+  'credentials.save',
+  credentials,
+  ['id', 'platform', 'label', 'data', 'refreshToken', 'refreshTokenExpiry'],
+  ({ db, t, $, owner }) =>
+    db
+      .insert(t)
+      .values({
+        id: $.id,
+        userId: owner,
+        platform: $.platform,
+        label: $.label,
+        encryptedData: $.data,
+        refreshToken: $.refreshToken,
+        refreshTokenExpiry: $.refreshTokenExpiry,
+      })
+      .returning(info(t)),
+);
+
+const listCredentials = statement.many('credentials.list', credentials, [], ({ db, t, owned }) =>
+  db.select(info(t)).from(t).where(owned()).orderBy(desc(t.createdAt), desc(t.id)),
+);
+
+const activeDecrypted = ownOrAny('credentials.getDecrypted', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    credentials,
+    ['id'],
+    ({ db, t, $, owned }) =>
+      db
+        .select({ ...info(t), data: t.encryptedData, refreshToken: t.refreshToken })
+        .from(t)
+        .where(and(eq(t.id, $.id), eq(t.active, true), mine(owned))),
+    options,
+  ),
+);
+
+const deactivateCredential = ownOrAny('credentials.deactivate', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    credentials,
+    ['id', 'now'],
+    ({ db, t, $, owned }) =>
+      db
+        .update(t)
+        .set({
+          active: false,
+          refreshToken: null,
+          refreshTokenExpiry: null,
+          updatedAt: $.bind(t.updatedAt, 'now'),
+        })
+        .where(and(eq(t.id, $.id), mine(owned)))
+        .returning(info(t)),
+    options,
+  ),
+);
+
+const setRefreshToken = statement.maybe(
+  'credentials.updateRefreshToken',
+  credentials,
+  ['id', 'refreshToken', 'refreshTokenExpiry', 'now'],
+  ({ db, t, $, owned }) =>
+    db
+      .update(t)
+      .set({
+        refreshToken: $.bind(t.refreshToken, 'refreshToken'),
+        refreshTokenExpiry: $.bind(t.refreshTokenExpiry, 'refreshTokenExpiry'),
+        updatedAt: $.bind(t.updatedAt, 'now'),
+      })
+      .where(and(eq(t.id, $.id), eq(t.active, true), owned()))
+      .returning(info(t)),
+);
 
 /**
  * Seed 004's platform credentials. A user may hold several per platform (one per label);
@@ -61,47 +129,24 @@ function infoColumns(t: typeof credentials.pg) {
  * credential is no longer decrypted or refreshed.
  */
 export function createCredentialsRepository(ctx: DomainContext) {
-  const { actor, crypto } = ctx;
-  const { cipher } = crypto;
-  const encrypt = (value: string, column: string, rowId: string) =>
-    cipher.encrypt(value, fieldContext(TABLE, column, rowId));
+  const { actor } = ctx;
 
   return {
     /** Stores a new credential for the user (a service names `userId`); returns it without secrets. */
     async save(input: SaveCredentialInput, userId?: string): Promise<CredentialInfo> {
-      const who = subjectOf(actor, userId);
-      if (typeof input !== 'object' || input === null) {
-        throw new ValidationError('input', 'must be an object');
-      }
-      const platform = requireText(input.platform, 'platform', { max: 100 });
-      const label = optionalText(input.label, 'label', { max: 200 }) ?? null;
-      const data = requireJsonObject(input.data, 'data');
-      const refreshToken = optionalSecret(input.refreshToken, 'refreshToken') ?? null;
+      const owner = ownerParam(userId);
+      const given = requireInput(input);
+      const platform = requireText(given.platform, 'platform', { max: 100 });
+      const label = optionalText(given.label, 'label', { max: 200 }) ?? null;
+      const data = requireJsonObject(given.data, 'data').json;
+      const refreshToken = optionalSecret(given.refreshToken, 'refreshToken') ?? null;
       const refreshTokenExpiry =
-        optionalDate(input.refreshTokenExpiry, 'refreshTokenExpiry') ?? null;
+        optionalDate(given.refreshTokenExpiry, 'refreshTokenExpiry') ?? null;
       if (refreshTokenExpiry !== null && refreshToken === null) {
         throw new ValidationError('refreshTokenExpiry', 'needs a refreshToken');
       }
-      const id = randomUUID();
-      const encryptedData = encrypt(data.json, 'encrypted_data', id);
-      const encryptedRefresh =
-        refreshToken === null ? null : encrypt(refreshToken, 'refresh_token', id);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(credentials);
-        const [row] = await tx.db
-          .insert(t)
-          .values({
-            id,
-            userId: who,
-            platform,
-            label,
-            encryptedData,
-            refreshToken: encryptedRefresh,
-            refreshTokenExpiry,
-          })
-          .returning(infoColumns(t));
-        return row!;
-      });
+      const values = { id: randomUUID(), platform, label, data, refreshToken, refreshTokenExpiry };
+      return run(ctx, insertCredential, { ...owner, ...values }) as Promise<CredentialInfo>;
     },
 
     /**
@@ -109,45 +154,13 @@ export function createCredentialsRepository(ctx: DomainContext) {
      * when there is none the actor may see, or it was deactivated.
      */
     async getDecrypted(credentialId: string): Promise<CredentialDecrypted | null> {
-      const id = requireUuid(credentialId, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(credentials);
-        const [row] = await tx.db
-          .select({
-            ...infoColumns(t),
-            dataCiphertext: t.encryptedData,
-            refreshTokenCiphertext: t.refreshToken,
-          })
-          .from(t)
-          .where(and(eq(t.id, id), eq(t.active, true), ownedBy(actor, t.userId)));
-        if (!row) return null;
-        const { dataCiphertext, refreshTokenCiphertext, ...info } = row;
-        const json = cipher.decrypt(dataCiphertext, fieldContext(TABLE, 'encrypted_data', row.id));
-        return {
-          ...info,
-          data: JSON.parse(json) as Record<string, unknown>,
-          refreshToken:
-            refreshTokenCiphertext === null
-              ? null
-              : cipher.decrypt(
-                  refreshTokenCiphertext,
-                  fieldContext(TABLE, 'refresh_token', row.id),
-                ),
-        };
-      });
+      const row = await run(ctx, activeDecrypted(actor), { id: requireUuid(credentialId, 'id') });
+      return row && ({ ...row, data: JSON.parse(row.data as string) } as CredentialDecrypted);
     },
 
     /** The user's credentials (active and not), newest first, without secrets. */
     async list(userId?: string): Promise<CredentialInfo[]> {
-      const who = subjectOf(actor, userId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(credentials);
-        return tx.db
-          .select(infoColumns(t))
-          .from(t)
-          .where(and(eq(t.userId, who), ownedBy(actor, t.userId)))
-          .orderBy(desc(t.createdAt), desc(t.id));
-      });
+      return run(ctx, listCredentials, ownerParam(userId)) as Promise<CredentialInfo[]>;
     },
 
     /**
@@ -155,17 +168,11 @@ export function createCredentialsRepository(ctx: DomainContext) {
      * actor has no such credential; deactivating an inactive one is a no-op.
      */
     async deactivate(credentialId: string): Promise<CredentialInfo> {
-      const id = requireUuid(credentialId, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(credentials);
-        const [row] = await tx.db
-          .update(t)
-          .set({ active: false, refreshToken: null, refreshTokenExpiry: null })
-          .where(and(eq(t.id, id), ownedBy(actor, t.userId)))
-          .returning(infoColumns(t));
-        if (!row) throw new NotFoundError('credential');
-        return row;
-      });
+      const params = { id: requireUuid(credentialId, 'id'), now: new Date() };
+      return found(
+        'credential',
+        run(ctx, deactivateCredential(actor), params),
+      ) as Promise<CredentialInfo>;
     },
 
     /** Replaces the refresh token of an active credential (after the platform issued a new one). */
@@ -174,34 +181,22 @@ export function createCredentialsRepository(ctx: DomainContext) {
       input: { refreshToken: string; refreshTokenExpiry?: Date | null },
     ): Promise<CredentialInfo> {
       const id = requireUuid(credentialId, 'id');
-      if (typeof input !== 'object' || input === null) {
-        throw new ValidationError('input', 'must be an object');
-      }
-      const refreshToken = requireSecret(input.refreshToken, 'refreshToken');
-      const refreshTokenExpiry =
-        optionalDate(input.refreshTokenExpiry, 'refreshTokenExpiry') ?? null;
-      const ciphertext = encrypt(refreshToken, 'refresh_token', id);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(credentials);
-        const [row] = await tx.db
-          .update(t)
-          .set({ refreshToken: ciphertext, refreshTokenExpiry })
-          .where(and(eq(t.id, id), eq(t.active, true), ownedBy(actor, t.userId)))
-          .returning(infoColumns(t));
-        if (!row) throw new NotFoundError('credential');
-        return row;
-      });
+      const given = requireInput(input);
+      const params = {
+        id,
+        refreshToken: requireSecret(given.refreshToken, 'refreshToken'),
+        refreshTokenExpiry: optionalDate(given.refreshTokenExpiry, 'refreshTokenExpiry') ?? null,
+        now: new Date(),
+      };
+      return found(
+        'credential',
+        writeAsRowOwner(ctx, credentials, setRefreshToken, params),
+      ) as Promise<CredentialInfo>;
     },
 
     /** Re-encrypts the data and refresh token of every row under the active key. Service only. */
     rotateEncryption(options: RotateEncryptionOptions = {}): Promise<RotationResult> {
-      return rotateTable(
-        ctx,
-        'credentials.rotateEncryption',
-        credentials,
-        { encrypted_data: 'encryptedData', refresh_token: 'refreshToken' },
-        options,
-      );
+      return rotateEncryption(ctx, credentials, options);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { DomainContext } from '@exora/identity';
+import type { DomainContext } from '@exora/core';
 import { createApiKeysRepository } from './api-keys.ts';
 import { createCredentialsRepository } from './credentials.ts';
 import { createIntegrationsRepository } from './integrations.ts';
@@ -7,8 +7,8 @@ import { createOauthTokensRepository } from './oauth-tokens.ts';
 export * from './api-keys.ts';
 export * from './credentials.ts';
 export * from './integrations.ts';
-export type { RotateEncryptionOptions } from './internal.ts';
 export * from './oauth-tokens.ts';
+export type { RotateEncryptionOptions } from './rotation.ts';
 
 /** Every vault repository, for one actor on one database or transaction. */
 export function createVaultRepositories(ctx: DomainContext) {

@@ -1,31 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import {
-  actAs,
+  type DomainContext,
+  found,
   NotFoundError,
   optionalDate,
   optionalText,
-  ownedBy,
+  publicColumns,
   requireOneOf,
   requirePlainObject,
   requireText,
   requireUuid,
-  subjectOf,
+  run,
+  statement,
   ValidationError,
 } from '@exora/core';
 import type { RotationResult } from '@exora/crypto';
-import type { DomainContext } from '@exora/identity';
-import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, type Column, eq, type SQL, sql } from 'drizzle-orm';
 import { INTEGRATION_STATUSES, type IntegrationRow, integrations } from '../schema/integrations.ts';
 import {
-  fieldContext,
-  type RotateEncryptionOptions,
+  ownerParam,
+  ownOrAny,
+  requireInput,
   requireJsonObject,
   requireSecret,
-  rotateTable,
+  writeAsRowOwner,
 } from './internal.ts';
-
-const TABLE = 'integrations';
-const COLUMN = 'encrypted_secrets';
+import { type RotateEncryptionOptions, rotateEncryption } from './rotation.ts';
 
 export type IntegrationStatus = (typeof INTEGRATION_STATUSES)[number];
 
@@ -43,12 +43,10 @@ export interface CreateIntegrationInput {
   secrets?: Record<string, string>;
 }
 
-function infoColumns(t: typeof integrations.pg) {
-  const { encryptedSecrets: _s, ...rest } = getTableColumns(t);
-  return {
-    ...rest,
-    hasSecrets: sql<boolean>`(${t.encryptedSecrets} is not null)`.mapWith(Boolean),
-  };
+/** Every public column; whether secrets are stored is `hasSecrets`. */
+function info(t: typeof integrations.pg) {
+  const { hasEncryptedSecrets, ...rest } = publicColumns(t, integrations);
+  return { ...rest, hasSecrets: hasEncryptedSecrets! };
 }
 
 /** A string-valued object; its JSON text, or null when it is empty (nothing to encrypt). */
@@ -65,29 +63,135 @@ function validateSecrets(value: unknown): string | null {
   return entries.length === 0 ? null : requireJsonObject(object, 'secrets').json;
 }
 
+/** In an update's `set`: the stored value when `flag` is true, else `value`. */
+const keepIf = (column: Column, flag: unknown, value: SQL) =>
+  sql`case when ${flag} then ${column} else ${value} end`;
+
+// The id is chosen here: the secrets' ciphertext is bound to it (and to the owner).
+const insertIntegration = statement.one(
+  'integrations.create',
+  integrations,
+  ['id', 'provider', 'name', 'config', 'secrets'],
+  ({ db, t, $, owner }) =>
+    db
+      .insert(t)
+      .values({
+        id: $.id,
+        userId: owner,
+        provider: $.provider,
+        name: $.name,
+        config: $.config,
+        encryptedSecrets: $.secrets,
+      })
+      .returning(info(t)),
+);
+
+const listIntegrations = statement.many('integrations.list', integrations, [], ({ db, t, owned }) =>
+  db.select(info(t)).from(t).where(owned()).orderBy(asc(t.provider), asc(t.name)),
+);
+
+const findIntegration = ownOrAny('integrations.find', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    integrations,
+    ['id'],
+    ({ db, t, $, owned }) =>
+      db
+        .select(info(t))
+        .from(t)
+        .where(and(eq(t.id, $.id), mine(owned))),
+    options,
+  ),
+);
+
+// `userId` is selected: the ciphertext is bound to the row's id and owner.
+const findSecrets = ownOrAny('integrations.getSecrets', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    integrations,
+    ['id'],
+    ({ db, t, $, owned }) =>
+      db
+        .select({ id: t.id, userId: t.userId, secrets: t.encryptedSecrets })
+        .from(t)
+        .where(and(eq(t.id, $.id), mine(owned))),
+    options,
+  ),
+);
+
+/** `lastError` and `lastSyncedAt` are kept when the call leaves them out (`keep*`). */
+const setStatus = ownOrAny('integrations.updateStatus', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    integrations,
+    ['id', 'status', 'lastError', 'keepLastError', 'lastSyncedAt', 'keepLastSyncedAt', 'now'],
+    ({ db, t, $, owned }) =>
+      db
+        .update(t)
+        .set({
+          status: $.bind(t.status, 'status'),
+          lastError: keepIf(t.lastError, $.keepLastError, $.bind(t.lastError, 'lastError')),
+          lastSyncedAt: keepIf(
+            t.lastSyncedAt,
+            $.keepLastSyncedAt,
+            $.bind(t.lastSyncedAt, 'lastSyncedAt'),
+          ),
+          updatedAt: $.bind(t.updatedAt, 'now'),
+        })
+        .where(and(eq(t.id, $.id), mine(owned)))
+        .returning(info(t)),
+    options,
+  ),
+);
+
+const setConfig = ownOrAny('integrations.updateConfig', ({ name, mine, options }) =>
+  statement.maybe(
+    name,
+    integrations,
+    ['id', 'config', 'now'],
+    ({ db, t, $, owned }) =>
+      db
+        .update(t)
+        .set({ config: $.bind(t.config, 'config'), updatedAt: $.bind(t.updatedAt, 'now') })
+        .where(and(eq(t.id, $.id), mine(owned)))
+        .returning(info(t)),
+    options,
+  ),
+);
+
+const setSecrets = statement.maybe(
+  'integrations.updateSecrets',
+  integrations,
+  ['id', 'secrets', 'now'],
+  ({ db, t, $, owned }) =>
+    db
+      .update(t)
+      .set({
+        encryptedSecrets: $.bind(t.encryptedSecrets, 'secrets'),
+        updatedAt: $.bind(t.updatedAt, 'now'),
+      })
+      .where(and(eq(t.id, $.id), owned()))
+      .returning(info(t)),
+);
+
+const removeIntegration = ownOrAny('integrations.remove', ({ name, mine, options }) =>
+  statement.count(
+    name,
+    integrations,
+    ['id'],
+    ({ db, t, $, owned }) => db.delete(t).where(and(eq(t.id, $.id), mine(owned))),
+    options,
+  ),
+);
+
 /**
  * Seed 000's integrations: a user's connection to an outside service, one per provider and
  * name. Settings (`config`) are readable; secrets are one encrypted JSON object, read only
  * through `getSecrets`.
  */
 export function createIntegrationsRepository(ctx: DomainContext) {
-  const { actor, crypto } = ctx;
-  const { cipher } = crypto;
-  const encryptSecrets = (json: string | null, rowId: string) =>
-    json === null ? null : cipher.encrypt(json, fieldContext(TABLE, COLUMN, rowId));
-
-  /** Updates a row of the actor's; `NotFoundError` when there is none they may see. */
-  const updateOwned = (id: string, set: Partial<typeof integrations.pg.$inferInsert>) =>
-    actAs(ctx.exec, actor, async (tx) => {
-      const t = tx.table(integrations);
-      const [row] = await tx.db
-        .update(t)
-        .set(set)
-        .where(and(eq(t.id, id), ownedBy(actor, t.userId)))
-        .returning(infoColumns(t));
-      if (!row) throw new NotFoundError('integration');
-      return row;
-    });
+  const { actor } = ctx;
+  const id = (value: unknown) => requireUuid(value, 'id');
 
   return {
     /**
@@ -95,51 +199,27 @@ export function createIntegrationsRepository(ctx: DomainContext) {
      * one with the same provider and name is the core's `UniqueViolationError`.
      */
     async create(input: CreateIntegrationInput, userId?: string): Promise<IntegrationInfo> {
-      const who = subjectOf(actor, userId);
-      if (typeof input !== 'object' || input === null) {
-        throw new ValidationError('input', 'must be an object');
-      }
-      const provider = requireText(input.provider, 'provider', { max: 100 });
-      const name = requireText(input.name, 'name', { max: 200 });
-      const config =
-        input.config === undefined ? {} : requireJsonObject(input.config, 'config').value;
-      const secrets = input.secrets === undefined ? null : validateSecrets(input.secrets);
-      const id = randomUUID();
-      const encryptedSecrets = encryptSecrets(secrets, id);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(integrations);
-        const [row] = await tx.db
-          .insert(t)
-          .values({ id, userId: who, provider, name, config, encryptedSecrets })
-          .returning(infoColumns(t));
-        return row!;
-      });
+      const owner = ownerParam(userId);
+      const given = requireInput(input);
+      const values = {
+        id: randomUUID(),
+        provider: requireText(given.provider, 'provider', { max: 100 }),
+        name: requireText(given.name, 'name', { max: 200 }),
+        config: given.config === undefined ? {} : requireJsonObject(given.config, 'config').value,
+        secrets: given.secrets === undefined ? null : validateSecrets(given.secrets),
+      };
+      return run(ctx, insertIntegration, { ...owner, ...values }) as Promise<IntegrationInfo>;
     },
 
     /** The user's integrations by provider and name, without secrets. */
     async list(userId?: string): Promise<IntegrationInfo[]> {
-      const who = subjectOf(actor, userId);
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(integrations);
-        return tx.db
-          .select(infoColumns(t))
-          .from(t)
-          .where(and(eq(t.userId, who), ownedBy(actor, t.userId)))
-          .orderBy(asc(t.provider), asc(t.name));
-      });
+      return run(ctx, listIntegrations, ownerParam(userId)) as Promise<IntegrationInfo[]>;
     },
 
     /** One integration of the actor's (any, for a service) without secrets, or null. */
     async find(integrationId: string): Promise<IntegrationInfo | null> {
-      const id = requireUuid(integrationId, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(integrations);
-        const [row] = await tx.db
-          .select(infoColumns(t))
-          .from(t)
-          .where(and(eq(t.id, id), ownedBy(actor, t.userId)));
-        return row ?? null;
-      });
+      const params = { id: id(integrationId) };
+      return run(ctx, findIntegration(actor), params) as Promise<IntegrationInfo | null>;
     },
 
     /**
@@ -147,18 +227,8 @@ export function createIntegrationsRepository(ctx: DomainContext) {
      * when there is no such integration they may see.
      */
     async getSecrets(integrationId: string): Promise<Record<string, string> | null> {
-      const id = requireUuid(integrationId, 'id');
-      return actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(integrations);
-        const [row] = await tx.db
-          .select({ id: t.id, encryptedSecrets: t.encryptedSecrets })
-          .from(t)
-          .where(and(eq(t.id, id), ownedBy(actor, t.userId)));
-        if (!row) return null;
-        if (row.encryptedSecrets === null) return {};
-        const json = cipher.decrypt(row.encryptedSecrets, fieldContext(TABLE, COLUMN, row.id));
-        return JSON.parse(json) as Record<string, string>;
-      });
+      const row = await run(ctx, findSecrets(actor), { id: id(integrationId) });
+      return row && (row.secrets === null ? {} : JSON.parse(row.secrets));
     },
 
     /**
@@ -170,18 +240,19 @@ export function createIntegrationsRepository(ctx: DomainContext) {
       status: IntegrationStatus,
       details: { lastError?: string | null; lastSyncedAt?: Date | null } = {},
     ): Promise<IntegrationInfo> {
-      const id = requireUuid(integrationId, 'id');
-      const newStatus = requireOneOf(status, 'status', INTEGRATION_STATUSES);
-      if (typeof details !== 'object' || details === null) {
-        throw new ValidationError('details', 'must be an object');
-      }
-      const lastError = optionalText(details.lastError, 'lastError', { max: 5000 });
-      const lastSyncedAt = optionalDate(details.lastSyncedAt, 'lastSyncedAt');
-      return updateOwned(id, {
-        status: newStatus,
-        ...(lastError === undefined ? {} : { lastError }),
-        ...(lastSyncedAt === undefined ? {} : { lastSyncedAt }),
-      });
+      const given = requireInput(details, 'details');
+      const lastError = optionalText(given.lastError, 'lastError', { max: 5000 });
+      const lastSyncedAt = optionalDate(given.lastSyncedAt, 'lastSyncedAt');
+      const params = {
+        id: id(integrationId),
+        status: requireOneOf(status, 'status', INTEGRATION_STATUSES),
+        lastError: lastError ?? null,
+        keepLastError: lastError === undefined,
+        lastSyncedAt: lastSyncedAt ?? null,
+        keepLastSyncedAt: lastSyncedAt === undefined,
+        now: new Date(),
+      };
+      return found('integration', run(ctx, setStatus(actor), params)) as Promise<IntegrationInfo>;
     },
 
     /** Replaces the readable settings. */
@@ -189,9 +260,12 @@ export function createIntegrationsRepository(ctx: DomainContext) {
       integrationId: string,
       config: Record<string, unknown>,
     ): Promise<IntegrationInfo> {
-      const id = requireUuid(integrationId, 'id');
-      const value = requireJsonObject(config, 'config').value;
-      return updateOwned(id, { config: value });
+      const params = {
+        id: id(integrationId),
+        config: requireJsonObject(config, 'config').value,
+        now: new Date(),
+      };
+      return found('integration', run(ctx, setConfig(actor), params)) as Promise<IntegrationInfo>;
     },
 
     /** Replaces the secrets (an empty object removes them), encrypted for this row. */
@@ -199,33 +273,22 @@ export function createIntegrationsRepository(ctx: DomainContext) {
       integrationId: string,
       secrets: Record<string, string>,
     ): Promise<IntegrationInfo> {
-      const id = requireUuid(integrationId, 'id');
-      const encryptedSecrets = encryptSecrets(validateSecrets(secrets), id);
-      return updateOwned(id, { encryptedSecrets });
+      const params = { id: id(integrationId), secrets: validateSecrets(secrets), now: new Date() };
+      return found(
+        'integration',
+        writeAsRowOwner(ctx, integrations, setSecrets, params),
+      ) as Promise<IntegrationInfo>;
     },
 
     /** Deletes an integration of the actor's. `NotFoundError` when there is none. */
     async remove(integrationId: string): Promise<void> {
-      const id = requireUuid(integrationId, 'id');
-      await actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(integrations);
-        const rows = await tx.db
-          .delete(t)
-          .where(and(eq(t.id, id), ownedBy(actor, t.userId)))
-          .returning({ id: t.id });
-        if (rows.length === 0) throw new NotFoundError('integration');
-      });
+      const removed = await run(ctx, removeIntegration(actor), { id: id(integrationId) });
+      if (removed === 0) throw new NotFoundError('integration');
     },
 
-    /** Re-encrypts every `encrypted_secrets` not under the active key. Service only. */
+    /** Re-encrypts every integration's secrets not under the active key. Service only. */
     rotateEncryption(options: RotateEncryptionOptions = {}): Promise<RotationResult> {
-      return rotateTable(
-        ctx,
-        'integrations.rotateEncryption',
-        integrations,
-        { encrypted_secrets: 'encryptedSecrets' },
-        options,
-      );
+      return rotateEncryption(ctx, integrations, options);
     },
   };
 }

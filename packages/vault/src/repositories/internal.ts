@@ -1,23 +1,22 @@
 /**
- * What the four vault repositories share: who a call is about, input checks for secrets and
- * JSON, and key rotation over a real table.
+ * What the vault repositories share: input checks for secrets, JSON and the named user, and the
+ * two forms of a method a user calls on their own rows and a service on anyone's.
  */
 import {
+  type Actor,
   type AnyTable,
-  actAs,
+  type DomainContext,
   requirePlainObject,
-  requireService,
   requireUuid,
+  run,
+  type Statement,
+  type StatementOptions,
+  statement,
+  unit,
   ValidationError,
 } from '@exora/core';
-import {
-  type FieldContext,
-  type RotationProgress,
-  type RotationResult,
-  rotate,
-} from '@exora/crypto';
-import type { DomainContext } from '@exora/identity';
-import { and, asc, type Column, eq, gt, type SQL } from 'drizzle-orm';
+import { eq, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 
 /** `String.prototype.isWellFormed` (Node 20+; ES2024, newer than this repo's `lib`). */
 const isWellFormed = (s: string): boolean =>
@@ -77,99 +76,84 @@ export function requireJsonObject(
   return { value: JSON.parse(json) as Record<string, unknown>, json };
 }
 
-/** The encryption context of one secret column of one row. */
-export function fieldContext(table: string, column: string, rowId: string): FieldContext {
-  return { table, column, rowId };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Key rotation over a real table.
-
-export interface RotateEncryptionOptions {
-  /** Rows per batch (default 500, at most 10,000). Each batch is fetched and saved in its own transaction. */
-  batchSize?: number;
-  /** Resume after this row id (a `cursor` reported by an earlier run's `onBatch` or result). */
-  startAfter?: string | null;
-  /** Called after each batch is saved: persist `progress.cursor` to resume after a crash. */
-  onBatch?(progress: RotationProgress): Promise<void> | void;
-  /** Stop cleanly between batches; the result then has `done: false` and a `cursor`. */
-  signal?: AbortSignal;
-  /** Count rows whose values do not decrypt as `failed` and go on, instead of throwing. */
-  skipUndecryptable?: boolean;
+/** An object argument (`input`, `details`), before its fields are checked. */
+export function requireInput<T>(value: T, field = 'input'): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new ValidationError(field, 'must be an object');
+  }
+  return value;
 }
 
 /**
- * Re-encrypts every value of `columns` (SQL name → the Drizzle property) not under the active
- * key: `@exora/crypto`'s `rotate()` over the real table, rows in id order, each write a
- * compare-and-set (`where id = ? and <column> = <previous>` for every rotated column), so a
- * value the application changed since the batch was read is left alone and counted as a
- * conflict. Service only.
+ * The `owner` parameter for a method's optional `userId`: left out, the acting user; a UUID is
+ * passed on, and the engine refuses a user naming someone else and a service naming no one.
  */
-export async function rotateTable(
-  ctx: DomainContext,
-  what: string,
-  kitTable: AnyTable,
-  columns: Readonly<Record<string, string>>,
-  options: RotateEncryptionOptions = {},
-): Promise<RotationResult> {
-  const { actor } = ctx;
-  requireService(actor, what);
-  const batchSize = options.batchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new ValidationError('batchSize', 'must be an integer from 1 to 10000');
-  }
-  const startAfter =
-    options.startAfter == null ? null : requireUuid(options.startAfter, 'startAfter');
-  if (options.onBatch !== undefined && typeof options.onBatch !== 'function') {
-    throw new ValidationError('onBatch', 'must be a function');
-  }
-  const sqlNames = Object.keys(columns);
-  const col = (t: any, sqlName: string): Column => t[columns[sqlName]!] as Column;
+export function ownerParam(userId: unknown): { owner: string | undefined } {
+  return { owner: userId == null ? undefined : requireUuid(userId, 'userId') };
+}
 
-  return rotate({
-    cipher: ctx.crypto.cipher,
-    table: kitTable.name,
-    columns: sqlNames,
-    batchSize,
-    startAfter,
-    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.skipUndecryptable ? { skipUndecryptable: true } : {}),
-    fetchBatch: (after, limit) =>
-      actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(kitTable) as any;
-        const selection: Record<string, any> = { id: t.id };
-        for (const name of sqlNames) selection[name] = col(t, name);
-        const rows = (await tx.db
-          .select(selection)
-          .from(t)
-          .where(after === null ? undefined : gt(t.id, after))
-          .orderBy(asc(t.id))
-          .limit(limit)) as Record<string, string | null>[];
-        return rows.map((row) => {
-          const { id, ...values } = row;
-          return { id: id as string, values };
-        });
-      }),
-    save: (updates) =>
-      actAs(ctx.exec, actor, async (tx) => {
-        const t = tx.table(kitTable) as any;
-        let written = 0;
-        for (const update of updates) {
-          const set: Record<string, string> = {};
-          const matches: SQL[] = [eq(t.id, update.id)];
-          for (const [name, value] of Object.entries(update.values)) {
-            set[columns[name]!] = value;
-            matches.push(eq(col(t, name), update.previous[name]!));
-          }
-          const rows = await tx.db
-            .update(t)
-            .set(set)
-            .where(and(...matches))
-            .returning({ id: t.id });
-          written += rows.length;
-        }
-        return written;
-      }),
+/** How one form of an `ownOrAny` statement reaches rows. */
+export interface Reach {
+  /** The statement's name (the service form's ends in `.service`). */
+  readonly name: string;
+  /** The owner filter in the user form; nothing in the service form. */
+  mine(owned: () => SQL): SQL | undefined;
+  readonly options: StatementOptions;
+}
+
+/**
+ * A statement for a method a user calls on their own rows and a service on anyone's (rows found
+ * by id): declared once, in two forms, the service form service-only and without the owner
+ * filter. Returns the form for an actor.
+ */
+export function ownOrAny<S>(name: string, declare: (reach: Reach) => S): (actor: Actor) => S {
+  const own = declare({ name, mine: (owned) => owned(), options: {} });
+  const any = declare({
+    name: `${name}.service`,
+    mine: () => undefined,
+    options: { serviceOnly: true },
+  });
+  return (actor) => (actor.kind === 'service' ? any : own);
+}
+
+const ownerLookups = new WeakMap<AnyTable, Statement<{ id: unknown }, { owner: string } | null>>();
+
+/** The owner of a row of a user-owned table, by id (service only). */
+function ownerLookup(table: AnyTable) {
+  let lookup = ownerLookups.get(table);
+  if (!lookup) {
+    const ownerKey = table.meta.ownerKey;
+    if (!ownerKey) throw new Error(`${table.name} has no owner column`);
+    lookup = statement.maybe(
+      `${table.name}.ownerOf`,
+      table,
+      ['id'],
+      ({ db, t, $ }) => {
+        const columns = t as unknown as Record<string, PgColumn>;
+        return db.select({ owner: columns[ownerKey]! }).from(t).where(eq(columns.id!, $.id));
+      },
+      { serviceOnly: true },
+    ) as Statement<{ id: unknown }, { owner: string } | null>;
+    ownerLookups.set(table, lookup);
+  }
+  return lookup;
+}
+
+/**
+ * Runs a user-form statement that encrypts into row `params.id` of `table`. A ciphertext is
+ * bound to its row's owner, so a service first reads the owner and names it, in the same unit
+ * (the statement's owner filter then also checks it); a user acts for themself. Null when there
+ * is no such row.
+ */
+export async function writeAsRowOwner<P extends Record<string, unknown>, R>(
+  ctx: DomainContext,
+  table: AnyTable,
+  write: Statement<P, R | null>,
+  params: P & { id: string },
+): Promise<R | null> {
+  if (ctx.actor.kind !== 'service') return run(ctx, write, params);
+  return unit(ctx, 'write', async (tx) => {
+    const row = await run(tx, ownerLookup(table), { id: params.id });
+    return row && run(tx, write, { ...params, owner: row.owner });
   });
 }

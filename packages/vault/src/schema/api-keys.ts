@@ -1,6 +1,7 @@
 import {
   boolean,
   createdAt,
+  encrypted,
   id,
   index,
   json,
@@ -29,8 +30,8 @@ export const apiKeys = table(
     /** Seed 004 `keyName`; unique per owner. */
     name: text().notNull(),
     provider: text().notNull(),
-    /** Ciphertext of the key (seed 003 `encrypted_key`, seed 004 `keyValue`). */
-    encryptedKey: text().notNull(),
+    /** The key (seed 003 `encrypted_key`, seed 004 `keyValue`). */
+    encryptedKey: encrypted().notNull(),
     /** HMAC-SHA256 blind index of the key, to find a key by its plaintext. */
     keyHash: text().notNull().unique('api_keys_key_hash_unique'),
     /** For display, e.g. `sk-A...9Xz`. */
@@ -53,4 +54,3 @@ export const apiKeys = table(
 );
 
 export type ApiKeyRow = typeof apiKeys.pg.$inferSelect;
-export const API_KEY_SECRET_COLUMNS = ['encrypted_key'] as const;

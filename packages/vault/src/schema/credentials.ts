@@ -1,11 +1,11 @@
 import {
   boolean,
   createdAt,
+  encrypted,
   id,
   index,
   ownedByUser,
   table,
-  text,
   timestamp,
   updatedAt,
   uuid,
@@ -27,10 +27,9 @@ export const credentials = table(
       .references(() => users.columns.id, { onDelete: 'cascade' }),
     platform: varchar(100).notNull(),
     label: varchar(200),
-    /** Ciphertext of the credential data (JSON). */
-    encryptedData: text().notNull(),
-    /** Ciphertext. */
-    refreshToken: text(),
+    /** The credential data (JSON text). */
+    encryptedData: encrypted().notNull(),
+    refreshToken: encrypted(),
     refreshTokenExpiry: timestamp(),
     active: boolean().notNull().default(true),
     createdAt: createdAt(),
@@ -44,4 +43,3 @@ export const credentials = table(
 );
 
 export type CredentialRow = typeof credentials.pg.$inferSelect;
-export const CREDENTIAL_SECRET_COLUMNS = ['encrypted_data', 'refresh_token'] as const;

@@ -1,5 +1,6 @@
 import {
   createdAt,
+  encrypted,
   id,
   index,
   json,
@@ -32,8 +33,8 @@ export const integrations = table(
     name: text().notNull(),
     status: textEnum(INTEGRATION_STATUSES).notNull().default('pending'),
     config: json<Record<string, unknown>>().notNull().default({}),
-    /** Ciphertext of a JSON object of secrets, or null. */
-    encryptedSecrets: text(),
+    /** A JSON object of secrets, or null. */
+    encryptedSecrets: encrypted(),
     lastSyncedAt: timestamp(),
     lastError: text(),
     createdAt: createdAt(),
@@ -47,4 +48,3 @@ export const integrations = table(
 );
 
 export type IntegrationRow = typeof integrations.pg.$inferSelect;
-export const INTEGRATION_SECRET_COLUMNS = ['encrypted_secrets'] as const;

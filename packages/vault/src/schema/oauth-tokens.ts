@@ -1,5 +1,6 @@
 import {
   createdAt,
+  encrypted,
   id,
   index,
   ownedByUser,
@@ -14,8 +15,9 @@ import {
 import { users } from '@exora/identity/schema';
 
 /**
- * Seed 000's `oauth_tokens`: a user's OAuth grant per provider. Both tokens are AES-256-GCM
- * ciphertexts (`@exora/crypto` format, bound to table, column and row id).
+ * Seed 000's `oauth_tokens`: a user's OAuth grant per provider. Both tokens are encrypted, bound
+ * to the grant's user and provider (its natural key), so saving a grant is one upsert whose
+ * ciphertexts are valid whichever row it lands on.
  */
 export const oauthTokens = table(
   'oauth_tokens',
@@ -25,10 +27,8 @@ export const oauthTokens = table(
       .notNull()
       .references(() => users.columns.id, { onDelete: 'cascade' }),
     provider: text().notNull(),
-    /** Ciphertext. */
-    accessToken: text().notNull(),
-    /** Ciphertext. */
-    refreshToken: text(),
+    accessToken: encrypted({ boundTo: ['userId', 'provider'] }).notNull(),
+    refreshToken: encrypted({ boundTo: ['userId', 'provider'] }),
     tokenType: text().notNull().default('Bearer'),
     scopes: textArray().notNull().default([]),
     expiresAt: timestamp(),
@@ -44,4 +44,3 @@ export const oauthTokens = table(
 );
 
 export type OauthTokenRow = typeof oauthTokens.pg.$inferSelect;
-export const OAUTH_TOKEN_SECRET_COLUMNS = ['access_token', 'refresh_token'] as const;

@@ -91,6 +91,20 @@ export function credentialsSuite(ctx: VaultSuiteContext) {
       expect(info.userId).toBe(userId);
       expect(await service.credentials.list(userId)).toEqual([info]);
       expect((await service.credentials.getDecrypted(info.id))?.data).toEqual({ k: 'v' });
+      // By id, without naming the owner: the new ciphertext is bound to the row's owner.
+      const updated = await service.credentials.updateRefreshToken(info.id, {
+        refreshToken: 'svc-refresh',
+      });
+      expect(updated).toMatchObject({ id: info.id, userId, hasRefreshToken: true });
+      expect(await ctx.asUser(userId).credentials.getDecrypted(info.id)).toMatchObject({
+        data: { k: 'v' },
+        refreshToken: 'svc-refresh',
+      });
+      await expect(
+        service.credentials.updateRefreshToken('00000000-0000-4000-8000-000000000000', {
+          refreshToken: 'x',
+        }),
+      ).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 }

@@ -81,6 +81,26 @@ export function integrationsSuite(ctx: VaultSuiteContext) {
       await expect(vault.integrations.remove(info.id)).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it('lets a service read, update and remove any integration by id', async () => {
+      const userId = await ctx.newUser('int-service');
+      const info = await ctx
+        .asUser(userId)
+        .integrations.create({ provider: 'p', name: 'svc', secrets: { a: '1' } });
+      const service = ctx.asService();
+      expect(await service.integrations.find(info.id)).toEqual(info);
+      expect(await service.integrations.getSecrets(info.id)).toEqual({ a: '1' });
+      // Without naming the owner: the new ciphertext is bound to the row's owner.
+      await service.integrations.updateSecrets(info.id, { b: '2' });
+      expect(await ctx.asUser(userId).integrations.getSecrets(info.id)).toEqual({ b: '2' });
+      const connected = await service.integrations.updateStatus(info.id, 'connected');
+      expect(connected).toMatchObject({ id: info.id, status: 'connected', hasSecrets: true });
+      await service.integrations.remove(info.id);
+      expect(await ctx.asUser(userId).integrations.find(info.id)).toBeNull();
+      await expect(service.integrations.updateSecrets(info.id, { c: '3' })).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+    });
+
     it('refuses a second integration with the same provider and name', async () => {
       const userId = await ctx.newUser('int-dup');
       const vault = ctx.asUser(userId);

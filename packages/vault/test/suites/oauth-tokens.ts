@@ -80,12 +80,13 @@ export function oauthTokensSuite(ctx: VaultSuiteContext) {
 
       const [row] = await ctx.raw('oauth_tokens', { column: 'id', value: saved.id });
       expect(row!.refresh_token).toBeNull();
-      // The access token column (NOT NULL) now holds the encryption of an empty string.
+      // The access token column (NOT NULL) now holds the encryption of an empty string, bound
+      // (like every token) to the grant's user and provider.
       expect(
         ctx.crypto.cipher.decrypt(row!.access_token, {
           table: 'oauth_tokens',
           column: 'access_token',
-          rowId: saved.id,
+          rowId: JSON.stringify([userId, 'hubspot']),
         }),
       ).toBe('');
       expect(await vault.oauthTokens.revoke('hubspot')).toBe(false);

@@ -115,21 +115,22 @@ export function rotationSuite(dialect: Dialect) {
         const owner = await ctx.newUser('rot-cas');
         const { apiKey } = await ctx.asUser(owner).apiKeys.create({ name: 'cas', provider: 'x' });
         const [row] = await ctx.raw('api_keys', { column: 'id', value: apiKey.id });
+        // A key's ciphertext is bound to the row's id and owner.
         const replacement = ctx.rolledCrypto.cipher.encrypt('replaced-key', {
           table: 'api_keys',
           column: 'encrypted_key',
-          rowId: apiKey.id,
+          rowId: JSON.stringify([apiKey.id, owner]),
         });
-        // Before the save transaction (the second transaction: fetch, save) runs, the row's
-        // ciphertext is replaced, as a concurrent writer would.
-        let transactions = 0;
+        // After the batch was read, before the save unit (the first write unit) writes, the
+        // row's ciphertext is replaced, as a concurrent writer would.
+        let writeUnits = 0;
         const db = ctx.db();
         const interfering: Executor = {
           ...db,
           unit: (call, mode, fn) =>
             db.unit(call, mode, async (tx) => {
-              transactions += 1;
-              if (transactions === 2) {
+              if (mode === 'write') writeUnits += 1;
+              if (mode === 'write' && writeUnits === 1) {
                 const { sql } = await import('drizzle-orm');
                 await tx.execute(
                   sql`update api_keys set encrypted_key = ${replacement} where id = ${apiKey.id}`,
