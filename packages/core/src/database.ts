@@ -38,6 +38,16 @@ export interface Executor {
     params: P,
   ): Promise<R>;
   /**
+   * Runs a single-row insert statement (a `statement.count` insert) for many rows: each row's
+   * parameters filled (validated, secrets encrypted) before any SQL, then multi-row inserts in
+   * chunks, all or nothing; on Postgres in one round trip. Returns the rows inserted.
+   */
+  runMany<P extends Record<string, unknown>>(
+    call: CallContext,
+    statement: Statement<P, number>,
+    rows: readonly P[],
+  ): Promise<number>;
+  /**
    * Several statements as one unit for an actor: all or nothing. Inside a transaction it joins
    * it (its failure fails the transaction). Calls made concurrently inside one transaction run
    * one after the other.

@@ -11,7 +11,16 @@ export {
 export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './database.ts';
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export { ACTOR_FUNCTION, actorFunctionSql } from './engine/actor-sql.ts';
-export { type DomainContext, found, publicColumns, run, unit } from './engine/repository.ts';
+export {
+  type DomainContext,
+  found,
+  INSERT_MANY_MAX_ROWS,
+  insertMany,
+  publicColumns,
+  run,
+  runMany,
+  unit,
+} from './engine/repository.ts';
 export {
   actorHasRole,
   actorOrganization,

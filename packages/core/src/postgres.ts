@@ -15,6 +15,7 @@ import { actorArguments, SET_ACTOR_SQL } from './engine/actor-sql.ts';
 import { type SchemaInfo, schemaInfo } from './engine/schema-info.ts';
 import { TxScope } from './engine/scope.ts';
 import {
+  bulkChunks,
   type CallContext,
   type Compiled,
   compile,
@@ -43,6 +44,17 @@ type Conn = postgres.Sql | postgres.ReservedSql;
 function start<T>(query: { execute(): unknown }): PromiseLike<T> {
   return query.execute() as unknown as PromiseLike<T>;
 }
+
+/** Sends the chunks of a bulk insert; the number of rows each inserted. */
+function sendChunks(conn: Conn, chunks: { sql: string; values: unknown[] }[]) {
+  return chunks.map((chunk) =>
+    start<{ count: number }>(conn.unsafe(chunk.sql, chunk.values as never[], PREPARE)).then(
+      (r) => r.count,
+    ),
+  );
+}
+
+const sum = (counts: readonly number[]) => counts.reduce((a, b) => a + b, 0);
 
 /** Sends a compiled statement; rows as arrays, or the changed-row count. */
 function send(conn: Conn, c: Compiled, values: unknown[]): PromiseLike<unknown[][] | number> {
@@ -118,6 +130,21 @@ export function openPostgres(
           try {
             if (scope.admit(call.actor)) await adopt(call);
             return finish(c, await send(conn, c, values), params, call) as never;
+          } catch (error) {
+            throw mapDatabaseError(error, schema);
+          }
+        }),
+      runMany: (call, stmt, rows) =>
+        scope.call(async () => {
+          const c = compiled(stmt as never);
+          const chunks = bulkChunks(
+            c,
+            'postgres',
+            rows.map((params) => fill(c, 'postgres', params, call)),
+          );
+          try {
+            if (scope.admit(call.actor)) await adopt(call);
+            return sum(await settle(sendChunks(conn, chunks), schema));
           } catch (error) {
             throw mapDatabaseError(error, schema);
           }
@@ -235,6 +262,37 @@ export function openPostgres(
           schema,
         );
         return finish(c, rows, params, call) as never;
+      } finally {
+        conn.release();
+      }
+    },
+    async runMany(call, stmt, rows) {
+      if (rows.length === 0) return 0;
+      const c = compiled(stmt as never);
+      const chunks = bulkChunks(
+        c,
+        'postgres',
+        rows.map((params) => fill(c, 'postgres', params, call)),
+      );
+      let conn: postgres.ReservedSql;
+      try {
+        conn = await client.reserve();
+      } catch (error) {
+        throw mapDatabaseError(error, schema);
+      }
+      try {
+        // BEGIN, the actor, every chunk and COMMIT in one round trip. After a failure the
+        // transaction is aborted and COMMIT rolls it back: nothing of it stays.
+        const results = await settle(
+          [
+            simple(conn, 'begin'),
+            simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
+            ...sendChunks(conn, chunks),
+            simple(conn, 'commit'),
+          ],
+          schema,
+        );
+        return sum(results.slice(2, -1) as number[]);
       } finally {
         conn.release();
       }

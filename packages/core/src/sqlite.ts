@@ -27,6 +27,7 @@ import { pickTable } from './database.ts';
 import { schemaInfo } from './engine/schema-info.ts';
 import { TxScope } from './engine/scope.ts';
 import {
+  bulkChunks,
   type CallContext,
   type Compiled,
   compile,
@@ -297,6 +298,21 @@ export function openSqlite(
             throw mapDatabaseError(error, schema);
           }
         }),
+      runMany: (call, stmt, rows) =>
+        scope.call(() => {
+          scope.admit(call.actor);
+          const c = compiled(stmt as never);
+          const filled = rows.map((params) => fill(c, 'sqlite', params, call));
+          let changed = 0;
+          try {
+            for (const chunk of bulkChunks(c, 'sqlite', filled)) {
+              changed += conn.statement(chunk.sql).run(...chunk.values).changes;
+            }
+          } catch (error) {
+            throw mapDatabaseError(error, schema);
+          }
+          return changed;
+        }),
       unit: (call, _mode, fn) =>
         scope.call(() => {
           scope.admit(call.actor);
@@ -391,6 +407,10 @@ export function openSqlite(
         return Promise.reject(mapDatabaseError(error, schema));
       }
     },
+    runMany: (call, stmt, rows) =>
+      rows.length === 0
+        ? Promise.resolve(0)
+        : transaction(call, 'write', (tx) => tx.runMany(call, stmt, rows)),
     unit: (call, mode, fn) => transaction(call, mode, fn),
     transaction: (fn) => transaction(undefined, 'write', fn),
     execute,

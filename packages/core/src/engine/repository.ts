@@ -11,13 +11,14 @@
  *     return { find: (userId?: string) => run(ctx, findProfile, { owner: userId }) };
  *   }
  */
+import { randomUUID } from 'node:crypto';
 import type { CryptoServices } from '@exora/crypto';
 import { getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Executor, UnitMode } from '../database.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import type { AnyTable } from '../kit/table.ts';
-import type { Statement } from './statement.ts';
+import { type ParamsFor, type Statement, statement } from './statement.ts';
 
 /**
  * What every repository of a domain is made with: where to run (a database or a transaction),
@@ -36,6 +37,112 @@ export function run<P extends Record<string, unknown>, R>(
   params: P,
 ): Promise<R> {
   return ctx.exec.run(ctx, stmt, params);
+}
+
+/**
+ * Runs a single-row insert statement for many rows, all or nothing: rows validated and secrets
+ * encrypted first, then multi-row inserts in chunks (one round trip on Postgres).
+ */
+export function runMany<P extends Record<string, unknown>>(
+  ctx: DomainContext,
+  stmt: Statement<P, number>,
+  rows: readonly P[],
+): Promise<number> {
+  return ctx.exec.runMany(ctx, stmt, rows);
+}
+
+/** The most rows one `insertMany` call takes (a larger import is several calls). */
+export const INSERT_MANY_MAX_ROWS = 100_000;
+
+const generated = new WeakMap<AnyTable, Map<string, Statement<ParamsFor<string>, number>>>();
+
+/** The insert statement of `table` for rows giving exactly `keys`. */
+function insertStatement(table: AnyTable, keys: readonly string[]) {
+  let byKeys = generated.get(table);
+  if (!byKeys) {
+    byKeys = new Map();
+    generated.set(table, byKeys);
+  }
+  const id = keys.join(',');
+  let stmt = byKeys.get(id);
+  if (!stmt) {
+    const { policy, ownerKey } = table.meta;
+    stmt = statement.count(
+      `${table.name}.insertMany(${id})`,
+      table,
+      keys,
+      ({ db, t, $, owner, actorOrganization }) => {
+        const values: Record<string, unknown> = {};
+        for (const key of keys) values[key] = $[key];
+        if (policy === 'user' && ownerKey) values[ownerKey] = owner;
+        if (policy === 'organization' && ownerKey) values[ownerKey] = actorOrganization();
+        return db.insert(t).values(values as never);
+      },
+      { serviceOnly: policy === 'service' || policy === 'member' || undefined },
+    );
+    byKeys.set(id, stmt);
+  }
+  return stmt;
+}
+
+/**
+ * Inserts many rows of any kit table for the context's actor, all or nothing; returns how many.
+ * Every row gives the same fields. On a user-owned table the owner column is the acting user
+ * (a service gives it per row); on an organization-owned one, the acting user's organization (a
+ * service gives it per row). Encrypted columns are encrypted per row; a table whose secrets are
+ * bound to `id` gets ids generated here when the rows leave them out.
+ */
+export function insertMany<T extends AnyTable>(
+  ctx: DomainContext,
+  table: T,
+  rows: readonly T['pg']['$inferInsert'][],
+): Promise<number> {
+  if (!Array.isArray(rows)) return Promise.reject(new ValidationError('rows', 'must be an array'));
+  if (rows.length === 0) return Promise.resolve(0);
+  if (rows.length > INSERT_MANY_MAX_ROWS) {
+    return Promise.reject(
+      new ValidationError('rows', `must hold at most ${INSERT_MANY_MAX_ROWS} rows per call`),
+    );
+  }
+  const { policy, ownerKey, columns } = table.meta;
+  const known = new Set(columns.map((c) => c.key));
+  const owning = policy === 'user' || policy === 'organization' ? ownerKey : undefined;
+  const needsId =
+    known.has('id') &&
+    columns.some((c) => c.meta.secret && (c.meta.secret.boundTo ?? ['id']).includes('id'));
+  const keysOf = (row: unknown): string[] => {
+    if (!row || typeof row !== 'object' || Array.isArray(row)) {
+      throw new ValidationError('rows', 'must hold objects');
+    }
+    return Object.keys(row)
+      .filter((k) => (row as Record<string, unknown>)[k] !== undefined && k !== owning)
+      .sort();
+  };
+  try {
+    const first = keysOf(rows[0]);
+    for (const key of first) {
+      if (!known.has(key)) throw new ValidationError(key, `is not a column of ${table.name}`);
+    }
+    const addId = needsId && !first.includes('id');
+    const keys = addId ? [...first, 'id'].sort() : first;
+    const signature = first.join(',');
+    const params = rows.map((row, i) => {
+      if (keysOf(row).join(',') !== signature) {
+        throw new ValidationError(`rows[${i}]`, 'must give the same fields as the first row');
+      }
+      const r = row as Record<string, unknown>;
+      const p: Record<string, unknown> = addId ? { ...r, id: randomUUID() } : { ...r };
+      if (owning) {
+        delete p[owning];
+        if (policy === 'user') p.owner = r[owning];
+        else p.organizationId = r[owning];
+      }
+      return p as ParamsFor<string>;
+    });
+    return runMany(ctx, insertStatement(table, keys), params);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Several statements as one unit for the context's actor: all or nothing. */

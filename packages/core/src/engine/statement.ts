@@ -203,6 +203,8 @@ export interface Compiled {
   readonly usesActor: boolean;
   readonly serviceOnly: boolean;
   readonly isReader: boolean;
+  /** Multi-row forms of a single-row insert, by row count (see `bulkSql`). */
+  readonly bulk: Map<number, string>;
 }
 
 function placeholderProxy(): Placeholders<string> {
@@ -330,7 +332,103 @@ export function compile(
     serviceOnly: stmt.options.serviceOnly ?? false,
     isReader:
       /^\s*(select|with)\b/i.test(query.sql) && !/\b(insert|update|delete)\b/i.test(query.sql),
+    bulk: new Map(),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk inserts.
+
+/** Bound parameters one statement may carry: Postgres' protocol limit, SQLite's default. */
+const MAX_PARAMS = { postgres: 65_534, sqlite: 32_766 } as const;
+/** Distinct multi-row forms kept per statement; other sizes are split into powers of two. */
+const MAX_BULK_FORMS = 16;
+
+interface BulkShape {
+  readonly head: string;
+  readonly tuple: string;
+  readonly tail: string;
+  readonly perRow: number;
+}
+const shapes = new WeakMap<Compiled, BulkShape>();
+
+/** Splits `insert ... values (<tuple>)[ on conflict do nothing]` into its parts. */
+function bulkShape(c: Compiled): BulkShape {
+  const known = shapes.get(c);
+  if (known) return known;
+  const fail = () =>
+    new Error(
+      `Statement ${c.name}: a bulk statement must be a single-row insert without returning (count)`,
+    );
+  if (c.kind !== 'count' || !/^insert into /i.test(c.sql)) throw fail();
+  const start = c.sql.indexOf(' values (');
+  if (start < 0) throw fail();
+  let depth = 0;
+  let quoted = false;
+  let end = -1;
+  for (let i = start + 8; i < c.sql.length; i++) {
+    const ch = c.sql[i];
+    if (ch === "'") quoted = !quoted;
+    else if (quoted) continue;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) {
+      end = i;
+      break;
+    }
+  }
+  const tail = end < 0 ? '' : c.sql.slice(end + 1);
+  if (end < 0 || !/^( on conflict do nothing)?$/i.test(tail)) throw fail();
+  const shape = {
+    head: c.sql.slice(0, start + 8),
+    tuple: c.sql.slice(start + 8, end + 1),
+    tail,
+    perRow: c.params.length,
+  };
+  shapes.set(c, shape);
+  return shape;
+}
+
+/** The SQL inserting `rows` rows with a single-row insert statement's tuple repeated. */
+function bulkSql(c: Compiled, dialect: Dialect, rows: number): string {
+  let text = c.bulk.get(rows);
+  if (text === undefined) {
+    const s = bulkShape(c);
+    const tuples = new Array<string>(rows);
+    for (let r = 0; r < rows; r++) {
+      tuples[r] =
+        dialect === 'postgres' && r > 0
+          ? s.tuple.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + r * s.perRow}`)
+          : s.tuple;
+    }
+    text = `${s.head}${tuples.join(', ')}${s.tail}`;
+    c.bulk.set(rows, text);
+  }
+  return text;
+}
+
+/**
+ * The chunks a bulk insert of filled rows is sent as: as few statements as the parameter limit
+ * allows, each prepared once. Row counts seen before reuse their statement; past a few distinct
+ * counts, a chunk is split into powers of two so the statements kept stay few.
+ */
+export function bulkChunks(
+  c: Compiled,
+  dialect: Dialect,
+  filled: readonly unknown[][],
+): { sql: string; values: unknown[] }[] {
+  const { perRow } = bulkShape(c);
+  const max = Math.max(1, Math.floor(MAX_PARAMS[dialect] / Math.max(1, perRow)));
+  const chunks: { sql: string; values: unknown[] }[] = [];
+  let at = 0;
+  while (at < filled.length) {
+    let n = Math.min(max, filled.length - at);
+    if (!c.bulk.has(n) && c.bulk.size >= MAX_BULK_FORMS) n = 2 ** Math.floor(Math.log2(n));
+    const values: unknown[] = [];
+    for (let r = at; r < at + n; r++) for (const v of filled[r]!) values.push(v);
+    chunks.push({ sql: bulkSql(c, dialect, n), values });
+    at += n;
+  }
+  return chunks;
 }
 
 interface PreparedLike {

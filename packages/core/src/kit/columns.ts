@@ -188,8 +188,9 @@ export function createdAt() {
 export function updatedAt() {
   const col = timestamp().notNull().defaultSql(nowSql);
   col.meta.touchOnUpdate = true;
-  (col.pg as any).$onUpdate(() => new Date());
-  (col.sqlite as any).$onUpdate(() => new Date());
+  // SQL, not a JS Date: a statement compiled once must not carry its compile time as "now".
+  (col.pg as any).$onUpdate(() => nowSql.pg);
+  (col.sqlite as any).$onUpdate(() => nowSql.sqlite);
   return col;
 }
 

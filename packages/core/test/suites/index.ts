@@ -1,4 +1,5 @@
 import type { Dialect } from '../../src/index.ts';
+import { bulkSuite } from './bulk.ts';
 import { columnSuite } from './columns.ts';
 import { useSampleDatabase } from './context.ts';
 import { errorSuite } from './errors.ts';
@@ -10,4 +11,5 @@ export function coreSuites(dialect: Dialect) {
   transactionSuite(ctx);
   errorSuite(ctx);
   columnSuite(ctx);
+  bulkSuite(ctx);
 }
