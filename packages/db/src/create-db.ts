@@ -1,6 +1,7 @@
-import type { DomainContext } from '@exora/core';
+import type { AnyTable, DomainContext } from '@exora/core';
 import {
   type Actor,
+  insertMany,
   connect,
   type Database,
   type Dialect,
@@ -29,6 +30,13 @@ export type Repositories = IdentityRepositories &
   VaultRepositories & {
     readonly actor: Actor;
     /**
+     * Inserts many rows of any table for this actor, all or nothing, in multi-row chunks (one
+     * round trip on Postgres): imports and logs. Every row gives the same fields; the owner
+     * column is the acting user's (a service gives it per row); secrets are encrypted per row.
+     * Returns the number of rows inserted.
+     */
+    insertMany<T extends AnyTable>(table: T, rows: readonly T['pg']['$inferInsert'][]): Promise<number>;
+    /**
      * Several repository calls as one unit, for the same actor: all or nothing. Calls made
      * concurrently inside it run one at a time; if any fails, the whole transaction rolls back
      * and the promise rejects, even if the callback caught the error.
@@ -40,6 +48,7 @@ function repositoriesFor(exec: Executor, actor: Actor, crypto: CryptoServices): 
   const ctx: DomainContext = { exec, actor, crypto };
   return {
     actor,
+    insertMany: (table, rows) => insertMany(ctx, table, rows),
     ...createIdentityRepositories(ctx),
     ...createVaultRepositories(ctx),
     transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R> {
