@@ -12,11 +12,17 @@ export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './dat
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export { ACTOR_FUNCTION, actorFunctionSql } from './engine/actor-sql.ts';
 export {
+  contextOf,
   type DomainContext,
   found,
   INSERT_MANY_MAX_ROWS,
   insertMany,
+  lazyRepositories,
   publicColumns,
+  type RepositoriesOf,
+  type RepositoryFactories,
+  repositoriesFor,
+  repositoryPrototype,
   run,
   runMany,
   unit,

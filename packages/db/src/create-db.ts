@@ -1,19 +1,22 @@
 import type { AnyTable, DomainContext } from '@exora/core';
 import {
   type Actor,
-  insertMany,
   connect,
+  contextOf,
   type Database,
   type Dialect,
   type DrizzleHandle,
   type Executor,
+  insertMany,
+  repositoriesFor,
+  repositoryPrototype,
   resolveDatabaseUrl,
   serviceActor,
   userActor,
 } from '@exora/core';
 import { type CryptoServices, loadCryptoFromEnv } from '@exora/crypto';
-import { createIdentityRepositories, type IdentityRepositories } from '@exora/identity';
-import { createVaultRepositories, type VaultRepositories } from '@exora/vault';
+import { type IdentityRepositories, identityRepositoryFactories } from '@exora/identity';
+import { type VaultRepositories, vaultRepositoryFactories } from '@exora/vault';
 import * as schema from './schema.ts';
 
 export interface CreateDbOptions {
@@ -35,7 +38,10 @@ export type Repositories = IdentityRepositories &
      * column is the acting user's (a service gives it per row); secrets are encrypted per row.
      * Returns the number of rows inserted.
      */
-    insertMany<T extends AnyTable>(table: T, rows: readonly T['pg']['$inferInsert'][]): Promise<number>;
+    insertMany<T extends AnyTable>(
+      table: T,
+      rows: readonly T['pg']['$inferInsert'][],
+    ): Promise<number>;
     /**
      * Several repository calls as one unit, for the same actor: all or nothing. Calls made
      * concurrently inside it run one at a time; if any fails, the whole transaction rolls back
@@ -44,17 +50,28 @@ export type Repositories = IdentityRepositories &
     transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R>;
   };
 
-function repositoriesFor(exec: Executor, actor: Actor, crypto: CryptoServices): Repositories {
-  const ctx: DomainContext = { exec, actor, crypto };
-  return {
-    actor,
-    insertMany: (table, rows) => insertMany(ctx, table, rows),
-    ...createIdentityRepositories(ctx),
-    ...createVaultRepositories(ctx),
-    transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R> {
-      return exec.unit(ctx, 'write', (tx) => fn(repositoriesFor(tx, actor, crypto)));
+/**
+ * Every domain's repositories on one prototype: `db.forUser(id)` is one small object, and each
+ * repository is built the first time the request uses it.
+ */
+const repositories: Repositories = repositoryPrototype(
+  { ...identityRepositoryFactories, ...vaultRepositoryFactories },
+  {
+    get actor(): Actor {
+      return contextOf(this).actor;
     },
-  };
+    insertMany<T extends AnyTable>(table: T, rows: readonly T['pg']['$inferInsert'][]) {
+      return insertMany(contextOf(this), table, rows);
+    },
+    transaction<R>(fn: (repos: Repositories) => Promise<R>): Promise<R> {
+      const ctx = contextOf(this);
+      return ctx.exec.unit(ctx, 'write', (tx) => fn(repositoriesOf(tx, ctx.actor, ctx.crypto)));
+    },
+  },
+) as Repositories;
+
+function repositoriesOf(exec: Executor, actor: Actor, crypto: CryptoServices): Repositories {
+  return repositoriesFor(repositories, { exec, actor, crypto });
 }
 
 export interface ExoraDb {
@@ -91,8 +108,8 @@ export function createDb(options: CreateDbOptions = {}): ExoraDb {
     rawDrizzle: database.db,
     database,
     forUser: (userId, organizationId) =>
-      repositoriesFor(database, userActor(userId, organizationId), crypto),
-    asService: (reason) => repositoriesFor(database, serviceActor(reason), crypto),
+      repositoriesOf(database, userActor(userId, organizationId), crypto),
+    asService: (reason) => repositoriesOf(database, serviceActor(reason), crypto),
     transaction: (fn) => database.transaction(fn),
     close: () => database.close(),
   };

@@ -154,6 +154,60 @@ export function unit<R>(
   return ctx.exec.unit(ctx, mode, (exec) => fn({ exec, actor: ctx.actor, crypto: ctx.crypto }));
 }
 
+/** A domain's repository factories by name: `{ users: createUsersRepository, ... }`. */
+export type RepositoryFactories = Readonly<Record<string, (ctx: DomainContext) => object>>;
+export type RepositoriesOf<F extends RepositoryFactories> = {
+  readonly [K in keyof F]: ReturnType<F[K]>;
+};
+
+const CONTEXT = Symbol('exora.domainContext');
+
+/**
+ * A prototype whose properties create each repository at first use for the object's context,
+ * then keep it. Services build a set of repositories per request (`db.forUser(id)`) and use one
+ * or two of them: building all of them every time would cost more than the call itself.
+ */
+export function repositoryPrototype<F extends RepositoryFactories, M extends object = object>(
+  factories: F,
+  methods?: M,
+): RepositoriesOf<F> & M {
+  const proto = Object.create(methods ?? Object.prototype);
+  for (const [key, make] of Object.entries(factories)) {
+    Object.defineProperty(proto, key, {
+      enumerable: true,
+      configurable: true,
+      get(this: { [CONTEXT]: DomainContext }) {
+        const value = make(this[CONTEXT]);
+        Object.defineProperty(this, key, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  return proto;
+}
+
+/** An object of `prototype`'s repositories for `ctx` (see `repositoryPrototype`). */
+export function repositoriesFor<P extends object>(prototype: P, ctx: DomainContext): P {
+  const repos = Object.create(prototype);
+  repos[CONTEXT] = ctx;
+  return repos;
+}
+
+/** The context a repository set was made for. */
+export function contextOf(repos: object): DomainContext {
+  const ctx = (repos as { [CONTEXT]?: DomainContext })[CONTEXT];
+  if (!ctx) throw new Error('Not a repository set made by repositoriesFor()');
+  return ctx;
+}
+
+/** Every repository of `factories` for a context, each created at first use. */
+export function lazyRepositories<F extends RepositoryFactories>(
+  factories: F,
+): (ctx: DomainContext) => RepositoriesOf<F> {
+  const prototype = repositoryPrototype(factories);
+  return (ctx) => repositoriesFor(prototype, ctx);
+}
+
 /** The value, or a `NotFoundError` naming what was looked for. */
 export async function found<T>(entity: string, value: Promise<T | null>): Promise<T> {
   const v = await value;

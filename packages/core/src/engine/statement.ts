@@ -9,7 +9,7 @@
  */
 import type { CryptoServices } from '@exora/crypto';
 import * as drizzle from 'drizzle-orm';
-import { type Column, is, Param, Placeholder, type SQL, sql } from 'drizzle-orm';
+import { Column, is, noopDecoder, Param, Placeholder, SQL, Subquery, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Dialect, DrizzleHandle } from '../database.ts';
 import { PermissionError, ValidationError } from '../errors.ts';
@@ -198,6 +198,8 @@ export interface Compiled {
   readonly params: readonly (Slot | { readonly value: unknown })[];
   readonly fields: { path: string[]; field: unknown }[] | undefined;
   readonly joinsNotNullableMap: Record<string, boolean> | undefined;
+  /** Driver row (array in field order) to object, decoders resolved once (see `rowMapper`). */
+  readonly mapRow: ((raw: readonly unknown[]) => Record<string, unknown>) | undefined;
   readonly secrets: readonly SecretField[];
   readonly usesOwner: boolean;
   readonly usesActor: boolean;
@@ -326,6 +328,7 @@ export function compile(
     params: slots,
     fields,
     joinsNotNullableMap: prepared.joinsNotNullableMap,
+    mapRow: fields ? rowMapper(fields, prepared.joinsNotNullableMap) : undefined,
     secrets,
     usesOwner,
     usesActor,
@@ -640,6 +643,49 @@ const mapResultRow = (
   }
 ).mapResultRow;
 
+type Decode = ((value: unknown) => unknown) | undefined;
+
+/** The decoder Drizzle would use for a selected field; undefined where it returns the value. */
+function decoderOf(field: unknown): Decode {
+  let decoder: { mapFromDriverValue(value: unknown): unknown };
+  if (is(field, Column)) decoder = field;
+  else if (is(field, SQL)) decoder = (field as unknown as { decoder: typeof decoder }).decoder;
+  else if (is(field, Subquery)) {
+    decoder = (field as unknown as { _: { sql: { decoder: typeof decoder } } })._.sql.decoder;
+  } else decoder = (field as unknown as { sql: { decoder: typeof decoder } }).sql.decoder;
+  const fn = decoder.mapFromDriverValue;
+  if (fn === Column.prototype.mapFromDriverValue || fn === noopDecoder.mapFromDriverValue) {
+    return undefined;
+  }
+  return (value) => fn.call(decoder, value);
+}
+
+/**
+ * Drizzle's row mapping with everything that does not depend on the row worked out once: the
+ * decoder and key of each field. Selections with joins (whose all-null sides become null) keep
+ * Drizzle's own mapper.
+ */
+function rowMapper(
+  fields: readonly { path: string[]; field: unknown }[],
+  joins: Record<string, boolean> | undefined,
+): (raw: readonly unknown[]) => Record<string, unknown> {
+  if (joins || fields.some((f) => f.path.length !== 1)) {
+    return (raw) => mapResultRow(fields, raw as unknown[], joins);
+  }
+  const keys = fields.map((f) => f.path[0]!);
+  const decoders = fields.map((f) => decoderOf(f.field));
+  const n = keys.length;
+  return (raw) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const value = raw[i];
+      const decode = decoders[i];
+      row[keys[i]!] = value === null || value === undefined ? null : decode ? decode(value) : value;
+    }
+    return row;
+  };
+}
+
 /** Rows from the driver (arrays in field order) to objects, secrets decrypted. */
 export function mapRows(
   c: Compiled,
@@ -647,11 +693,12 @@ export function mapRows(
   params: Record<string, unknown>,
   call: CallContext,
 ): Record<string, unknown>[] {
-  if (!c.fields) return rows as never;
+  const mapRow = c.mapRow;
+  if (!mapRow) return rows as never;
   const out = new Array<Record<string, unknown>>(rows.length);
   for (let r = 0; r < rows.length; r++) {
     const raw = rows[r]!;
-    const row = mapResultRow(c.fields, raw, c.joinsNotNullableMap);
+    const row = mapRow(raw);
     for (const s of c.secrets) {
       const ciphertext = raw[s.index];
       if (ciphertext == null) continue;

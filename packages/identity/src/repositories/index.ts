@@ -1,4 +1,4 @@
-import type { DomainContext } from '../context.ts';
+import { lazyRepositories, type RepositoriesOf } from '@exora/core';
 import { createOrganizationsRepository } from './organizations.ts';
 import { createSessionsRepository } from './sessions.ts';
 import { createSetupProgressRepository } from './setup-progress.ts';
@@ -13,15 +13,17 @@ export * from './subdomain-configs.ts';
 export * from './user-profiles.ts';
 export * from './users.ts';
 
-/** Every identity repository, for one actor on one database or transaction. */
-export function createIdentityRepositories(ctx: DomainContext) {
-  return {
-    users: createUsersRepository(ctx),
-    organizations: createOrganizationsRepository(ctx),
-    userProfiles: createUserProfilesRepository(ctx),
-    sessions: createSessionsRepository(ctx),
-    subdomainConfigs: createSubdomainConfigsRepository(ctx),
-    setupProgress: createSetupProgressRepository(ctx),
-  };
-}
-export type IdentityRepositories = ReturnType<typeof createIdentityRepositories>;
+/** The identity repositories by name (combined with other domains' by `@exora/db`). */
+export const identityRepositoryFactories = {
+  users: createUsersRepository,
+  organizations: createOrganizationsRepository,
+  userProfiles: createUserProfilesRepository,
+  sessions: createSessionsRepository,
+  subdomainConfigs: createSubdomainConfigsRepository,
+  setupProgress: createSetupProgressRepository,
+};
+
+/** Every identity repository, for one actor on one database or transaction (made at first use). */
+export const createIdentityRepositories = lazyRepositories(identityRepositoryFactories);
+
+export type IdentityRepositories = RepositoriesOf<typeof identityRepositoryFactories>;

@@ -1,4 +1,4 @@
-import type { DomainContext } from '@exora/core';
+import { lazyRepositories, type RepositoriesOf } from '@exora/core';
 import { createApiKeysRepository } from './api-keys.ts';
 import { createCredentialsRepository } from './credentials.ts';
 import { createIntegrationsRepository } from './integrations.ts';
@@ -10,13 +10,15 @@ export * from './integrations.ts';
 export * from './oauth-tokens.ts';
 export type { RotateEncryptionOptions } from './rotation.ts';
 
-/** Every vault repository, for one actor on one database or transaction. */
-export function createVaultRepositories(ctx: DomainContext) {
-  return {
-    oauthTokens: createOauthTokensRepository(ctx),
-    credentials: createCredentialsRepository(ctx),
-    apiKeys: createApiKeysRepository(ctx),
-    integrations: createIntegrationsRepository(ctx),
-  };
-}
-export type VaultRepositories = ReturnType<typeof createVaultRepositories>;
+/** The vault repositories by name (combined with other domains' by `@exora/db`). */
+export const vaultRepositoryFactories = {
+  oauthTokens: createOauthTokensRepository,
+  credentials: createCredentialsRepository,
+  apiKeys: createApiKeysRepository,
+  integrations: createIntegrationsRepository,
+};
+
+/** Every vault repository, for one actor on one database or transaction (made at first use). */
+export const createVaultRepositories = lazyRepositories(vaultRepositoryFactories);
+
+export type VaultRepositories = RepositoriesOf<typeof vaultRepositoryFactories>;
