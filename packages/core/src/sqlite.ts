@@ -252,6 +252,11 @@ export function openSqlite(
       stmt.run(...values);
       return [];
     }
+    // At most one row wanted: step once (an insert ... returning has done all its work by then).
+    if (c.kind === 'maybe') {
+      const row = stmt.get(...values) as unknown[] | undefined;
+      return row === undefined ? [] : [row];
+    }
     return stmt.all(...values) as unknown[][];
   };
 
@@ -278,6 +283,10 @@ export function openSqlite(
     } catch (error) {
       throw mapDatabaseError(error, schema);
     }
+  };
+
+  const rethrowMapped = (error: unknown): never => {
+    throw mapDatabaseError(error, schema);
   };
 
   function txExecutor(scope: TxScope): Executor {
@@ -395,14 +404,13 @@ export function openSqlite(
     safeUrl,
     table: (t) => pickTable('sqlite', t),
     run(call, stmt, params) {
+      // The fast path: no transaction holds the connection, so the statement runs now, in
+      // autocommit, and the call costs one settled promise.
       try {
         const c = compiled(stmt as never);
         const values = fill(c, 'sqlite', params, call);
-        return Promise.resolve(conn.gate(() => runOnce(c, values, params, call) as never)).catch(
-          (error) => {
-            throw mapDatabaseError(error, schema);
-          },
-        );
+        const result = conn.gate(() => runOnce(c, values, params, call) as never);
+        return result instanceof Promise ? result.catch(rethrowMapped) : Promise.resolve(result);
       } catch (error) {
         return Promise.reject(mapDatabaseError(error, schema));
       }

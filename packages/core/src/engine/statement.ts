@@ -168,6 +168,36 @@ interface Slot {
   readonly column: Column | undefined;
   /** The secret this slot writes, when the column is encrypted. */
   readonly secret: SecretSlot | undefined;
+  /** Where the value comes from: a parameter, or the engine's owner / actor / organization. */
+  readonly source: 'param' | 'owner' | 'actor' | 'organization';
+  /** Whether the column stores JSON (values checked as JSON). */
+  readonly json: boolean;
+  /** The column's conversion to a driver value, when it is not the identity. */
+  readonly toDriver: ((value: unknown) => unknown) | undefined;
+}
+
+const sourceOf = (name: string): Slot['source'] =>
+  name === OWNER
+    ? 'owner'
+    : name === ACTOR
+      ? 'actor'
+      : name === ORGANIZATION
+        ? 'organization'
+        : 'param';
+
+function slotFor(name: string, column: Column | undefined, schema: SchemaInfo): Slot {
+  const toDriver =
+    column && column.mapToDriverValue !== Column.prototype.mapToDriverValue
+      ? (value: unknown) => column.mapToDriverValue(value)
+      : undefined;
+  return {
+    name,
+    column,
+    secret: column ? schema.secretOf(column) : undefined,
+    source: sourceOf(name),
+    json: column ? /Json|Array/i.test((column as { columnType?: string }).columnType ?? '') : false,
+    toDriver,
+  };
 }
 
 interface SecretSlot {
@@ -287,10 +317,10 @@ export function compile(
   let usesActor = false;
   for (const p of query.params) {
     if (is(p, Placeholder)) {
-      slots.push({ name: p.name, column: undefined, secret: undefined });
+      slots.push(slotFor(p.name, undefined, schema));
     } else if (is(p, Param) && is(p.value, Placeholder)) {
       const column = p.encoder as Column;
-      slots.push({ name: p.value.name, column, secret: schema.secretOf(column) });
+      slots.push(slotFor(p.value.name, column, schema));
     } else {
       slots.push({ value: p });
       continue;
@@ -504,30 +534,27 @@ function checkJson(value: unknown, field: string, depth = 0, seen = new Set<obje
 function driverValue(dialect: Dialect, slot: Slot, value: unknown): unknown {
   if (value === undefined || value === null) return null;
   const field = slot.name;
-  if (typeof value === 'string') checkString(value, field);
-  else if (value instanceof Date) checkDate(value, field);
-  else if (typeof value === 'bigint') throw new ValidationError(field, 'must not be a BigInt');
-  else if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new ValidationError(field, 'must be a finite number');
+  switch (typeof value) {
+    case 'string':
+      checkString(value, field);
+      break;
+    case 'number':
+      if (!Number.isFinite(value)) throw new ValidationError(field, 'must be a finite number');
+      break;
+    case 'bigint':
+      throw new ValidationError(field, 'must not be a BigInt');
+    case 'object':
+      if (value instanceof Date) checkDate(value, field);
+      else checkJson(value, field);
+      break;
   }
   if (slot.column) {
-    const kind = (slot.column as { columnType?: string }).columnType ?? '';
-    if (
-      /Json|SQLiteTextJson|Array/i.test(kind) ||
-      (typeof value === 'object' && !(value instanceof Date))
-    ) {
-      checkJson(value, field);
-    }
-    return (slot.column as unknown as { mapToDriverValue(v: unknown): unknown }).mapToDriverValue(
-      value,
-    );
+    if (slot.json && typeof value !== 'object') checkJson(value, field);
+    return slot.toDriver ? slot.toDriver(value) : value;
   }
   if (value instanceof Date) return dialect === 'postgres' ? value.toISOString() : value.getTime();
   if (typeof value === 'boolean') return dialect === 'postgres' ? value : value ? 1 : 0;
-  if (typeof value === 'object') {
-    checkJson(value, field);
-    return JSON.stringify(value);
-  }
+  if (typeof value === 'object') return JSON.stringify(value);
   return value;
 }
 
@@ -559,14 +586,22 @@ export function fill(
       continue;
     }
     let value: unknown;
-    if (slot.name === OWNER) value = ownerOf(actor, params);
-    else if (slot.name === ACTOR) value = actor.kind === 'user' ? actor.userId : null;
-    else if (slot.name === ORGANIZATION) value = organizationOf(actor, params);
-    else {
-      if (!(slot.name in params)) {
-        throw new Error(`Statement ${c.name}: no value for parameter "${slot.name}"`);
-      }
-      value = params[slot.name];
+    switch (slot.source) {
+      case 'param':
+        value = params[slot.name];
+        if (value === undefined && !(slot.name in params)) {
+          throw new Error(`Statement ${c.name}: no value for parameter "${slot.name}"`);
+        }
+        break;
+      case 'owner':
+        value = ownerOf(actor, params);
+        break;
+      case 'actor':
+        value = actor.kind === 'user' ? actor.userId : null;
+        break;
+      case 'organization':
+        value = organizationOf(actor, params);
+        break;
     }
     const secret = slot.secret;
     if (secret && value != null) {
