@@ -136,7 +136,11 @@ export class DatabaseBusyError extends ExoraDbError {
   override readonly retryable = true;
 }
 
-/** The connection to the database failed or was lost; nothing of the call was committed. */
+/**
+ * The connection to the database failed or was lost. A failure before `COMMIT` was sent
+ * committed nothing; a connection lost while `COMMIT` itself was in flight leaves the outcome
+ * unknown (as with any database): make retried writes idempotent.
+ */
 export class ConnectionError extends ExoraDbError {
   override name = 'ConnectionError';
   override readonly code = 'CONNECTION_FAILED';

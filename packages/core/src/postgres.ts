@@ -88,6 +88,9 @@ export function openPostgres(
     connect_timeout: pool.connectTimeoutSeconds,
     ...(pool.maxLifetimeSeconds === undefined ? {} : { max_lifetime: pool.maxLifetimeSeconds }),
     onnotice: () => {},
+    // Reconnect soon after a restart or failover: 50 ms doubling to at most 2 s, with jitter
+    // (postgres.js' default grows to 20 s after a few failed attempts).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2) * (0.5 + Math.random() / 2),
   });
   const rawDb = drizzle(client) as unknown as DrizzleHandle;
   const schema = schemaInfo(tables);
