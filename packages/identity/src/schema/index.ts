@@ -4,3 +4,4 @@ export * from './setup-progress.ts';
 export * from './subdomain-configs.ts';
 export * from './user-profiles.ts';
 export * from './users.ts';
+export * from './users-guard.ts';

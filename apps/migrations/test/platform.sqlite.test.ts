@@ -1,0 +1,3 @@
+import { platformSuite } from './suites/platform.ts';
+
+platformSuite('sqlite');

@@ -1,0 +1,524 @@
+/**
+ * The whole platform as a deployment runs it: the schema pushed from `drizzle/` by a migration
+ * owner, the repositories used through `createDb` (on Postgres as the application role, every
+ * policy, trigger and guard in force), and raw SQL as that role where an attacker or a forgetful
+ * query would reach. Both dialects run the same suite.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { connect, type Database, type Dialect } from '@exora/core';
+import { createTestCrypto } from '@exora/crypto/testing';
+import { createDb, type ExoraDb, type PublicUser } from '@exora/db';
+import { sql } from 'drizzle-orm';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultMigrationsDir } from '../../src/files.ts';
+import { push } from '../../src/push.ts';
+import { ensureAppRole } from '../../src/roles.ts';
+import { loadSource } from '../../src/source.ts';
+import { pgAdmin, pgUrl, tempDir, uniqueName } from '../helpers.ts';
+
+const PASSWORD = 'test-only-password';
+/** Operations of the random-walk isolation test per run (CI runs them all). */
+const OPERATIONS = Number(process.env.ISOLATION_OPERATIONS ?? 10_000);
+
+interface Platform {
+  db: ExoraDb;
+  /** Raw SQL as the application role (Postgres), without any repository. */
+  app: Database | undefined;
+  dispose(): Promise<void>;
+}
+
+async function platform(dialect: Dialect): Promise<Platform> {
+  const crypto = createTestCrypto();
+  if (dialect === 'sqlite') {
+    const dir = tempDir('exora-platform-');
+    const file = join(dir, 'platform.db');
+    const owner = connect(file);
+    await push(owner, defaultMigrationsDir(), await loadSource());
+    await owner.close();
+    const db = createDb({ url: file, crypto, env: {} });
+    return {
+      db,
+      app: undefined,
+      async dispose() {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const admin = pgAdmin();
+  const database = uniqueName('exora_t_platform');
+  const owner = uniqueName('exora_owner');
+  const role = uniqueName('exora_app');
+  await admin.unsafe(`create role ${owner} login nosuperuser nocreaterole password '${PASSWORD}'`);
+  await admin.unsafe(`create database ${database} owner ${owner}`);
+  const asOwner = connect(pgUrl(database, owner, PASSWORD));
+  await push(asOwner, defaultMigrationsDir(), await loadSource());
+  await asOwner.close();
+  const asAdmin = connect(pgUrl(database));
+  await ensureAppRole(asAdmin, { appRole: role, password: PASSWORD });
+  await asAdmin.close();
+  const url = pgUrl(database, role, PASSWORD);
+  const db = createDb({ url, crypto, env: {} });
+  const app = connect(url);
+  return {
+    db,
+    app,
+    async dispose() {
+      await Promise.all([db.close(), app.close()]);
+      await admin.unsafe(`drop database if exists ${database} with (force)`);
+      await admin.unsafe(`drop role if exists ${role}`);
+      await admin.unsafe(`drop role if exists ${owner}`);
+      await admin.end();
+    },
+  };
+}
+
+interface Tenant {
+  organizationId: string;
+  admin: PublicUser;
+  member: PublicUser;
+}
+
+async function tenant(db: ExoraDb, label: string): Promise<Tenant> {
+  const signup = db.asService('signup');
+  const admin = await signup.users.create({ email: `${label}-admin@example.test` });
+  const { organization, inviteToken } = await db
+    .forUser(admin.id)
+    .organizations.create({ name: label });
+  const member = await signup.users.create({ email: `${label}-member@example.test`, inviteToken });
+  return { organizationId: organization.id, admin, member };
+}
+
+/** Everything a thrown value exposes: message, stack, own properties, causes, inspection. */
+function exposed(error: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 10; depth++) {
+    parts.push(inspect(e, { depth: 10, showHidden: true }));
+    if (e instanceof Error) parts.push(e.message, e.stack ?? '');
+    if (typeof e === 'object') {
+      for (const key of Object.getOwnPropertyNames(e)) {
+        try {
+          parts.push(key, JSON.stringify((e as Record<string, unknown>)[key]) ?? '');
+        } catch {
+          parts.push(key);
+        }
+      }
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join('\n');
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+export function platformSuite(dialect: Dialect) {
+  describe(`the platform through createDb (${dialect})`, () => {
+    let p: Platform;
+    let tenants: Tenant[];
+    beforeAll(async () => {
+      p = await platform(dialect);
+      tenants = [];
+      for (const label of ['acme', 'globex', 'initech']) tenants.push(await tenant(p.db, label));
+    });
+    afterAll(async () => {
+      await p?.dispose();
+    });
+
+    it('keeps every tenant to its own rows over thousands of random operations', async () => {
+      const { db } = p;
+      const users = tenants.flatMap((t) => [
+        { ...t.admin, tenant: t },
+        { ...t.member, tenant: t },
+      ]);
+      /** What each user owns, as the model says it must be. */
+      const grants = new Map<string, Map<string, string>>(users.map((u) => [u.id, new Map()]));
+      const bios = new Map<string, string>();
+      const subdomains = new Map<string, string>(); // config id -> organization id
+      let operations = 0;
+
+      const provider = fc.constantFrom('google', 'github', 'slack');
+      const op = fc.oneof(
+        fc.record({
+          kind: fc.constant('save' as const),
+          provider,
+          token: fc.string({ maxLength: 12 }),
+        }),
+        fc.record({ kind: fc.constant('revoke' as const), provider }),
+        fc.record({ kind: fc.constant('read' as const), provider }),
+        fc.record({ kind: fc.constant('bio' as const), bio: fc.string({ maxLength: 20 }) }),
+        fc.record({ kind: fc.constant('peek' as const), victim: fc.nat() }),
+        fc.record({ kind: fc.constant('subdomain' as const), n: fc.nat() }),
+        fc.record({ kind: fc.constant('toggle' as const), n: fc.nat() }),
+        fc.record({ kind: fc.constant('claim' as const), victim: fc.nat() }),
+      );
+      const step = fc.record({ actor: fc.nat({ max: users.length - 1 }), op });
+
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 250, maxLength: 250 }), async (steps) => {
+          for (const { actor, op } of steps) {
+            operations++;
+            const me = users[actor]!;
+            const repos = db.forUser(me.id, me.tenant.organizationId);
+            const mine = grants.get(me.id)!;
+            switch (op.kind) {
+              case 'save': {
+                const token = `tok-${op.token}-x`;
+                await repos.oauthTokens.save({ provider: op.provider, accessToken: token });
+                mine.set(op.provider, token);
+                break;
+              }
+              case 'revoke':
+                expect(await repos.oauthTokens.revoke(op.provider)).toBe(mine.has(op.provider));
+                mine.delete(op.provider);
+                break;
+              case 'read': {
+                const grant = await repos.oauthTokens.getDecrypted(op.provider);
+                expect(grant?.accessToken ?? null).toBe(mine.get(op.provider) ?? null);
+                if (grant) expect(grant.userId).toBe(me.id);
+                const listed = (await repos.oauthTokens.list()).filter((g) => !g.revokedAt);
+                expect(listed.map((g) => g.provider).sort()).toEqual([...mine.keys()].sort());
+                break;
+              }
+              case 'bio': {
+                const bio = `bio ${op.bio}.`;
+                await repos.userProfiles.upsert({ bio });
+                bios.set(me.id, bio);
+                expect((await repos.userProfiles.get())?.bio).toBe(bio);
+                break;
+              }
+              case 'peek': {
+                // Another tenant's user, organization and members: nothing.
+                const others = users.filter((u) => u.tenant !== me.tenant);
+                const victim = others[op.victim % others.length]!;
+                expect(await repos.users.findById(victim.id)).toBeNull();
+                expect(await repos.organizations.findById(victim.tenant.organizationId)).toBeNull();
+                expect(await repos.organizations.listMembers(victim.tenant.organizationId)).toEqual(
+                  [],
+                );
+                expect(await repos.userProfiles.get().then((x) => x?.userId ?? me.id)).toBe(me.id);
+                // Claiming membership of it is refused.
+                await expect(
+                  db.forUser(me.id, victim.tenant.organizationId).userProfiles.get(),
+                ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+                break;
+              }
+              case 'subdomain': {
+                if (me.id !== me.tenant.admin.id) break;
+                const label = `t${operations}-${op.n % 1000}`;
+                const config = await repos.subdomainConfigs.create({ subdomain: label });
+                expect(config.organizationId).toBe(me.tenant.organizationId);
+                subdomains.set(config.id, me.tenant.organizationId);
+                break;
+              }
+              case 'toggle': {
+                const ids = [...subdomains.keys()];
+                if (ids.length === 0) break;
+                const id = ids[op.n % ids.length]!;
+                const owner = subdomains.get(id);
+                const outcome = await repos.subdomainConfigs.setActive(id, op.n % 2 === 0).then(
+                  () => 'ok',
+                  (e: { code?: string }) => e.code,
+                );
+                if (owner !== me.tenant.organizationId) expect(outcome).toBe('NOT_FOUND');
+                else if (me.id === me.tenant.admin.id) expect(outcome).toBe('ok');
+                else expect(outcome).toBe('PERMISSION_DENIED');
+                break;
+              }
+              case 'claim': {
+                // Acting on another user's grant by naming them: refused.
+                const others = users.filter((u) => u.id !== me.id);
+                const victim = others[op.victim % others.length]!;
+                await expect(repos.oauthTokens.find('google', victim.id)).rejects.toMatchObject({
+                  code: 'PERMISSION_DENIED',
+                });
+                break;
+              }
+            }
+          }
+          // Every tenant's data is what its own users wrote, seen by a service.
+          const service = db.asService('isolation check');
+          for (const u of users) {
+            const live = (await service.oauthTokens.list(u.id)).filter((g) => !g.revokedAt);
+            expect(live.map((g) => g.provider).sort()).toEqual(
+              [...grants.get(u.id)!.keys()].sort(),
+            );
+            expect((await service.userProfiles.get(u.id))?.bio ?? undefined).toBe(bios.get(u.id));
+          }
+        }),
+        { numRuns: Math.ceil(OPERATIONS / 250), seed: 20261123, endOnFailure: true },
+      );
+      expect(operations).toBeGreaterThanOrEqual(OPERATIONS);
+    });
+
+    // Postgres only: SQLite has no roles or sessions to attack this way.
+    if (dialect === 'postgres') {
+      it('raw SQL as the application role, acting as a user, reaches only that user and organization', async () => {
+        const app = p.app!;
+        const [a, b] = tenants;
+        const asUser = <R>(user: PublicUser, fn: (tx: Database) => Promise<R>) =>
+          app.transaction(async (tx) => {
+            await tx.execute(sql`select exora_set_actor(${user.id}, null, false)`);
+            return fn(tx as Database);
+          });
+        await p.db.forUser(b!.member.id).oauthTokens.save({ provider: 'raw', accessToken: 'b' });
+        await asUser(a!.member, async (tx) => {
+          const tokens = await tx.execute<{ user_id: string }>(
+            sql`select user_id from oauth_tokens`,
+          );
+          expect(tokens.every((r) => r.user_id === a!.member.id)).toBe(true);
+          const seen = await tx.execute<{ organization_id: string }>(
+            sql`select organization_id from users`,
+          );
+          expect(seen.every((r) => r.organization_id === a!.organizationId)).toBe(true);
+          expect(await tx.execute(sql`select * from sessions`)).toEqual([]);
+          const changed = await tx.execute<{ id: string }>(
+            sql`update oauth_tokens set scopes = '{}' where user_id = ${b!.member.id} returning id`,
+          );
+          expect(changed).toEqual([]);
+          const removed = await tx.execute<{ id: string }>(
+            sql`delete from user_profiles where user_id <> ${a!.member.id} returning id`,
+          );
+          expect(removed).toEqual([]);
+        });
+        // Writing into another tenant is refused by the policies' WITH CHECK.
+        const insert = asUser(a!.admin, (tx) =>
+          tx.execute(
+            sql`insert into subdomain_configs (organization_id, subdomain) values (${b!.organizationId}, 'stolen')`,
+          ),
+        );
+        await expect(insert).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      });
+
+      it('a user-context transaction cannot raise its own role or move between organizations', async () => {
+        const app = p.app!;
+        const [a, b] = tenants;
+        const asUser = (user: PublicUser, statement: ReturnType<typeof sql>) =>
+          app.transaction(async (tx) => {
+            await tx.execute(sql`select exora_set_actor(${user.id}, null, false)`);
+            return tx.execute(statement);
+          });
+        await expect(
+          asUser(a!.member, sql`update users set role = 'admin' where id = ${a!.member.id}`),
+        ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+        await expect(
+          asUser(
+            a!.member,
+            sql`update users set organization_id = ${b!.organizationId} where id = ${a!.member.id}`,
+          ),
+        ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+        // An admin cannot promote themselves either, nor move a member out.
+        await expect(
+          asUser(a!.admin, sql`update users set organization_id = null where id = ${a!.member.id}`),
+        ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+        // What the repositories do still works: an admin changes a member's role, and back.
+        const asAdmin = p.db.forUser(a!.admin.id, a!.organizationId);
+        expect((await asAdmin.users.setRole(a!.member.id, 'admin')).role).toBe('admin');
+        expect((await asAdmin.users.setRole(a!.member.id, 'regular')).role).toBe('regular');
+        // And a new user still creates an organization and becomes its admin.
+        const solo = await p.db.asService('signup').users.create({ email: 'solo@example.test' });
+        const created = await p.db.forUser(solo.id).organizations.create({ name: 'Solo' });
+        const me = await p.db.forUser(solo.id).users.findById(solo.id);
+        expect(me).toMatchObject({ organizationId: created.organization.id, role: 'admin' });
+        // A user who has one cannot create a second and move into it.
+        await expect(
+          app.transaction(async (tx) => {
+            await tx.execute(sql`select exora_set_actor(${a!.member.id}, null, false)`);
+            const [org] = await tx.execute<{ id: string }>(
+              sql`insert into organizations (name) values ('escape') returning id`,
+            );
+            await tx.execute(
+              sql`update users set organization_id = ${org!.id}, role = 'admin' where id = ${a!.member.id}`,
+            );
+          }),
+        ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      });
+    }
+
+    it('no input value reaches an error, its cause chain or its inspection', async () => {
+      const { db } = p;
+      const secrets = {
+        password: 'hunter2-Secret-Password',
+        email: 'victim-secret@example.test',
+        token: 'ya29.SECRET-ACCESS-TOKEN',
+        apiKey: 'exo_SECRETKEY0123456789abcdef',
+      };
+      const signup = db.asService('signup');
+      const victim = await signup.users.create({
+        email: secrets.email,
+        password: secrets.password,
+      });
+      const errors: unknown[] = [];
+      // Unique violation (the email), with a password alongside.
+      errors.push(
+        await caught(signup.users.create({ email: secrets.email, password: secrets.password })),
+      );
+      // Foreign key: a grant for a user that does not exist.
+      errors.push(
+        await caught(
+          db
+            .asService('import')
+            .oauthTokens.save({ provider: 'x', accessToken: secrets.token }, crypto.randomUUID()),
+        ),
+      );
+      // Invalid input: NUL characters and unpaired surrogates, refused before any SQL.
+      errors.push(
+        await caught(
+          signup.users.create({ email: `${secrets.email}\u0000`, password: secrets.password }),
+        ),
+      );
+      errors.push(
+        await caught(
+          db
+            .forUser(victim.id)
+            .oauthTokens.save({ provider: 'x', accessToken: `${secrets.token}\ud800` }),
+        ),
+      );
+      errors.push(
+        await caught(
+          db.forUser(victim.id).oauthTokens.save({
+            provider: 'x',
+            accessToken: secrets.token,
+            expiresAt: new Date('+010000-01-01T00:00:00Z'),
+          }),
+        ),
+      );
+      // Duplicate API key.
+      const keys = db.forUser(victim.id).apiKeys;
+      await keys.create({ name: 'one', provider: 'openai', key: secrets.apiKey });
+      errors.push(
+        await caught(keys.create({ name: 'two', provider: 'openai', key: secrets.apiKey })),
+      );
+      // Raw SQL through the core handle: check, not-null, missing table, bad data.
+      const raw = db.database;
+      errors.push(
+        await caught(
+          raw.execute(
+            sql`insert into users (email, role) values (${secrets.email}, ${secrets.password})`,
+          ),
+        ),
+      );
+      errors.push(
+        await caught(
+          raw.execute(
+            sql`insert into users (email, password_hash) values (null, ${secrets.password})`,
+          ),
+        ),
+      );
+      errors.push(
+        await caught(raw.execute(sql`select * from no_such_table where x = ${secrets.token}`)),
+      );
+      // Data the database cannot read: not a number (Postgres), not JSON (SQLite).
+      errors.push(
+        await caught(
+          raw.execute(
+            dialect === 'postgres'
+              ? sql`select cast(${`${secrets.token}-not-a-number`} as integer) + 1 as n`
+              : sql`select json_extract(${`{${secrets.token}`}, '$.a') as n`,
+          ),
+        ),
+      );
+      if (dialect === 'postgres') {
+        errors.push(await caught(raw.execute(sql`select ${`${secrets.token}\u0000`}::text as t`)));
+        errors.push(
+          await caught(
+            raw.execute(sql`select * from __exora_migrations where name = ${secrets.token}`),
+          ),
+        );
+      }
+      expect(errors.length).toBeGreaterThanOrEqual(10);
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(Error);
+        expect((error as { code?: unknown }).code).toEqual(expect.any(String));
+        const text = exposed(error);
+        for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+        expect((error as { cause?: unknown }).cause).toBeUndefined();
+      }
+    });
+
+    it('read-modify-writes keep every concurrent change', async () => {
+      const { db } = p;
+      const user = await db.asService('signup').users.create({ email: 'busy@example.test' });
+      const me = db.forUser(user.id);
+      const steps = Array.from({ length: 20 }, (_, i) => `step-${i}`);
+      await Promise.all(
+        steps.map((step, i) =>
+          me.setupProgress.completeStep({ step, nextStep: 'next', data: { [step]: i } }),
+        ),
+      );
+      const progress = await me.setupProgress.get();
+      expect([...(progress?.completedSteps ?? [])].sort()).toEqual([...steps].sort());
+      expect(Object.keys(progress?.data ?? {}).sort()).toEqual([...steps].sort());
+      // Profile fields written by concurrent upserts are all kept.
+      await Promise.all([
+        me.userProfiles.upsert({ displayName: 'Ada' }),
+        me.userProfiles.upsert({ bio: 'Founder' }),
+        me.userProfiles.upsert({ avatarUrl: 'https://example.test/a.png' }),
+      ]);
+      expect(await me.userProfiles.get()).toMatchObject({
+        displayName: 'Ada',
+        bio: 'Founder',
+        avatarUrl: 'https://example.test/a.png',
+      });
+      // Concurrent saves of one grant leave one row holding one of the values written.
+      const tokens = Array.from({ length: 10 }, (_, i) => `token-${i}`);
+      await Promise.all(
+        tokens.map((accessToken) => me.oauthTokens.save({ provider: 'race', accessToken })),
+      );
+      expect((await me.oauthTokens.list()).filter((g) => g.provider === 'race')).toHaveLength(1);
+      expect(tokens).toContain((await me.oauthTokens.getDecrypted('race'))?.accessToken);
+    });
+
+    it('calls made in parallel inside a transaction: all or nothing, and each caller told the truth', async () => {
+      const { db } = p;
+      const user = await db.asService('signup').users.create({ email: 'parallel@example.test' });
+      const me = db.forUser(user.id);
+      const outcomes: string[] = [];
+      await expect(
+        me.transaction(async (tx) => {
+          await Promise.all([
+            tx.oauthTokens
+              .save({ provider: 'p1', accessToken: 'a' })
+              .then(() => outcomes.push('p1')),
+            tx.userProfiles.upsert({ bio: 'x' }).then(() => outcomes.push('bio')),
+            tx.apiKeys
+              .create({ name: 'same', provider: 'openai' })
+              .then(() => outcomes.push('key')),
+            // The database refuses this one (a duplicate name): the caller catches it...
+            tx.apiKeys
+              .create({ name: 'same', provider: 'openai' })
+              .catch((e: { code: string }) => outcomes.push(e.code)),
+            tx.oauthTokens.save({ provider: 'p3', accessToken: 'a' }).then(
+              () => outcomes.push('p3'),
+              (e: { code: string }) => outcomes.push(`p3 ${e.code}`),
+            ),
+          ]);
+        }),
+      ).rejects.toMatchObject({ code: 'UNIQUE_VIOLATION' });
+      expect(outcomes).toContain('UNIQUE_VIOLATION');
+      // ...and the transaction still fails as a whole, so nothing of it stays.
+      expect(await me.oauthTokens.list()).toEqual([]);
+      expect(await me.userProfiles.get()).toBeNull();
+      expect(await me.apiKeys.listMasked()).toEqual([]);
+      // Without a failure, everything commits.
+      await me.transaction((tx) =>
+        Promise.all([
+          tx.oauthTokens.save({ provider: 'q1', accessToken: 'a' }),
+          tx.oauthTokens.save({ provider: 'q2', accessToken: 'a' }),
+          tx.userProfiles.upsert({ bio: 'y' }),
+        ]),
+      );
+      expect((await me.oauthTokens.list()).map((g) => g.provider)).toEqual(['q1', 'q2']);
+    });
+  });
+}
