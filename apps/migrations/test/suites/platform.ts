@@ -446,6 +446,67 @@ export function platformSuite(dialect: Dialect) {
       }
     });
 
+    it('refuses bad inputs the same way on both dialects, before any SQL', async () => {
+      const { db } = p;
+      const signup = db.asService('signup');
+      const user = await signup.users.create({ email: 'inputs@example.test' });
+      const me = db.forUser(user.id);
+      await me.oauthTokens.save({ provider: 'google', accessToken: 'a' });
+      // An upper-case UUID names the same user.
+      expect(
+        (await db.forUser(user.id.toUpperCase()).oauthTokens.list()).map((g) => g.provider),
+      ).toEqual(['google']);
+      const refused = async (call: () => Promise<unknown>) =>
+        ((await caught(call())) as { code?: string; field?: string }).code;
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const bad: [string, () => Promise<unknown>][] = [
+        ['null input', () => me.oauthTokens.save(null as never)],
+        ['null profile', () => me.userProfiles.upsert(null as never)],
+        ['null step', () => me.setupProgress.completeStep(null as never)],
+        ['null user', () => signup.users.create(null as never)],
+        ['null organization', () => me.organizations.create(null as never)],
+        ['BigInt in JSON', () => me.userProfiles.upsert({ preferences: { n: 10n } as never })],
+        ['cycle in JSON', () => me.userProfiles.upsert({ preferences: cyclic })],
+        ['NUL in JSON', () => me.userProfiles.upsert({ preferences: { a: 'x\u0000' } })],
+        ['surrogate in text', () => me.userProfiles.upsert({ bio: 'x\ud800' })],
+        ['NUL in text', () => me.userProfiles.upsert({ bio: 'x\u0000y' })],
+        [
+          'string boolean',
+          () => me.subdomainConfigs.setActive(crypto.randomUUID(), 'false' as never),
+        ],
+        ['session date', () => db.asService('store').sessions.set('s', {}, new Date('nope'))],
+        [
+          'session year',
+          () => db.asService('store').sessions.set('s', {}, new Date('+010000-01-01')),
+        ],
+        ['bad uuid', () => me.users.findById('not-a-uuid')],
+      ];
+      for (const [what, call] of bad) {
+        expect([what, await refused(call)]).toEqual([what, 'VALIDATION_FAILED']);
+      }
+      // Nothing was written by any of them.
+      expect(await me.userProfiles.get()).toBeNull();
+      expect(await me.setupProgress.get()).toBeNull();
+    });
+
+    it('a row moved to another user does not decrypt for them (the owner is bound)', async () => {
+      const { db } = p;
+      const signup = db.asService('signup');
+      const a = await signup.users.create({ email: 'owner-a@example.test' });
+      const b = await signup.users.create({ email: 'owner-b@example.test' });
+      await db.forUser(a.id).oauthTokens.save({ provider: 'moved', accessToken: 'secret of a' });
+      // A raw, service-level reassignment (what a bug or an attacker with SQL could do).
+      await db.database.transaction(async (tx) => {
+        await tx.setLocal({ 'app.service': 'on' });
+        await tx.execute(sql`update oauth_tokens set user_id = ${b.id} where user_id = ${a.id}`);
+      });
+      await expect(db.forUser(b.id).oauthTokens.getDecrypted('moved')).rejects.toMatchObject({
+        name: 'DecryptionError',
+      });
+      expect(await db.forUser(a.id).oauthTokens.getDecrypted('moved')).toBeNull();
+    });
+
     it('read-modify-writes keep every concurrent change', async () => {
       const { db } = p;
       const user = await db.asService('signup').users.create({ email: 'busy@example.test' });
