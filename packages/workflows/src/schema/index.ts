@@ -1,0 +1,3 @@
+export * from './automation-workflows.ts';
+export * from './user-workflow-instances.ts';
+export * from './workflow-templates.ts';
