@@ -268,8 +268,12 @@ export function mapDatabaseError(error: unknown, schema?: SchemaInfo): ExoraDbEr
     }
     return new QueryError(`Database error (SQLSTATE ${code})`, code);
   }
-  if (code && SQLITE_CONSTRAINTS[code]) {
-    const kind = SQLITE_CONSTRAINTS[code];
+  // SQLite runs `ON DELETE RESTRICT` as a built-in trigger: its violation comes as a trigger
+  // constraint with the foreign key's own message.
+  const restrict =
+    code === 'SQLITE_CONSTRAINT_TRIGGER' && str(e.message) === 'FOREIGN KEY constraint failed';
+  if (code && (SQLITE_CONSTRAINTS[code] || restrict)) {
+    const kind = restrict ? 'foreign_key' : SQLITE_CONSTRAINTS[code]!;
     return new CLASSES[kind](sqliteDetails(schema, kind, str(e.message) ?? '', query));
   }
   if (code === 'SQLITE_BUSY' || code?.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') {

@@ -10,12 +10,14 @@ import { inspect } from 'node:util';
 import { connect, type Database, type Dialect } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, type PublicUser } from '@exora/db';
+import { agentTemplateReferenceRows } from '@exora/db/seed';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultMigrationsDir } from '../../src/files.ts';
 import { push } from '../../src/push.ts';
 import { ensureAppRole } from '../../src/roles.ts';
+import { seed } from '../../src/seed.ts';
 import { loadSource } from '../../src/source.ts';
 import { pgAdmin, pgUrl, tempDir, uniqueName } from '../helpers.ts';
 
@@ -505,6 +507,57 @@ export function platformSuite(dialect: Dialect) {
         name: 'DecryptionError',
       });
       expect(await db.forUser(a.id).oauthTokens.getDecrypted('moved')).toBeNull();
+    });
+
+    it('seed 000: the six agent templates once, the statistics and dashboard triggers the migrations installed', async () => {
+      const { db } = p;
+      const templates = await db.database.execute<{ id: string; slug: string }>(
+        sql`select id, slug from agent_templates order by slug`,
+      );
+      expect(templates.map((t) => [t.slug, t.id])).toEqual(
+        agentTemplateReferenceRows.rows
+          .map((r) => [r.slug, r.id])
+          .sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      );
+      // Seeding again (db:seed after db:push) inserts nothing.
+      const again = await seed(db.database, await loadSource());
+      expect(again.tables).toContainEqual({ table: 'agent_templates', rows: 6, inserted: 0 });
+      expect(again.inserted).toBe(0);
+
+      const user = await db.asService('signup').users.create({ email: 'stats@example.test' });
+      await db.database.transaction(async (tx) => {
+        await tx.setLocal({ 'app.user_id': user.id });
+        const [agent] = await tx.execute<{ id: string }>(
+          sql`insert into user_agents (user_id, template_id, name) values (${user.id}, ${agentTemplateReferenceRows.rows[0]!.id}, 'analyst') returning id`,
+        );
+        await tx.execute(
+          sql`insert into agent_activities (agent_id, user_id, activity_type, status) values (${agent!.id}, ${user.id}, 'report', 'failure')`,
+        );
+        await tx.execute(sql`insert into dashboard_data (user_id) values (${user.id})`);
+      });
+      const stats = await db.database.transaction(async (tx) => {
+        await tx.setLocal({ 'app.user_id': user.id });
+        return tx.execute<Record<string, unknown>>(
+          sql`select total_agents, active_agents, total_activities, failed_activities from user_statistics where user_id = ${user.id}`,
+        );
+      });
+      expect(stats.map((r) => Object.values(r).map(Number))).toEqual([[1, 1, 1, 1]]);
+
+      // dashboard_data's updated_at follows a raw update that does not set it.
+      const touched = await db.database.transaction(async (tx) => {
+        await tx.setLocal({ 'app.user_id': user.id });
+        await tx.execute(
+          sql`update dashboard_data set updated_at = ${dialect === 'postgres' ? sql`'2000-01-01T00:00:00Z'` : sql`946684800000`} where user_id = ${user.id}`,
+        );
+        await tx.execute(
+          sql`update dashboard_data set settings = '{"compact":true}' where user_id = ${user.id}`,
+        );
+        const after = await tx.execute<{ u: unknown }>(
+          sql`select updated_at as u from dashboard_data where user_id = ${user.id}`,
+        );
+        return { after: after[0]!.u };
+      });
+      expect(new Date(touched.after as string | number).getFullYear()).toBeGreaterThan(2000);
     });
 
     it('read-modify-writes keep every concurrent change', async () => {

@@ -1,6 +1,6 @@
 /**
  * The test harness: a fresh database per test file on either dialect, with a schema of kit
- * tables created by drizzle-kit's own DDL.
+ * tables created by drizzle-kit's own DDL, and the custom SQL objects the schema exports.
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
@@ -75,6 +75,49 @@ export async function createTestDatabase(
   // The engine's actor function (the migrations app installs it with the rest).
   if (dialect === 'postgres')
     statements.push(...actorFunctionSql(schemaInfo(kitTables(...schema))).create);
+  statements.push(...customObjectStatements(dialect, schema));
   for (const statement of statements) await test.db.execute(sql.raw(statement));
   return test;
+}
+
+interface SqlObjectExport {
+  kind: 'sqlObject';
+  name: string;
+  dependsOn?: readonly string[];
+  pg?: { create: string | readonly string[] };
+  sqlite?: { create: string | readonly string[] };
+}
+
+const isSqlObject = (v: unknown): v is SqlObjectExport =>
+  typeof v === 'object' && v !== null && (v as SqlObjectExport).kind === 'sqlObject';
+
+/**
+ * The `create` statements of the custom SQL objects the schema modules export (triggers and
+ * their functions: the shape the migrations app keeps in the history), dependencies first.
+ * The migrations app's built-in objects (`updated_at` triggers, forced row-level security) are
+ * not among them.
+ */
+function customObjectStatements(dialect: Dialect, schema: SchemaModule[]): string[] {
+  const objects = new Map<string, SqlObjectExport>();
+  for (const mod of schema) {
+    for (const value of Object.values(mod)) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (isSqlObject(item)) objects.set(item.name, item);
+      }
+    }
+  }
+  const out: string[] = [];
+  const done = new Set<string>();
+  const visit = (o: SqlObjectExport) => {
+    if (done.has(o.name)) return;
+    done.add(o.name);
+    for (const d of o.dependsOn ?? []) {
+      const dep = objects.get(d);
+      if (dep) visit(dep);
+    }
+    const create = (dialect === 'postgres' ? o.pg : o.sqlite)?.create;
+    if (create !== undefined) out.push(...(typeof create === 'string' ? [create] : create));
+  };
+  for (const o of objects.values()) visit(o);
+  return out;
 }
