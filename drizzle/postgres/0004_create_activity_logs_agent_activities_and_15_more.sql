@@ -145,13 +145,14 @@ ALTER TABLE "entity_types" ENABLE ROW LEVEL SECURITY;
 CREATE TABLE "user_agents" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"user_id" uuid NOT NULL,
-	"template_id" uuid,
+	"template_id" uuid NOT NULL,
 	"name" text NOT NULL,
 	"status" text DEFAULT 'active' NOT NULL,
 	"config" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"archived_at" timestamp (3) with time zone,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "user_agents_id_user_unique" UNIQUE("id","user_id"),
 	CONSTRAINT "user_agents_status_check" CHECK ("user_agents"."status" in ('active', 'paused', 'archived'))
 );
 --> statement-breakpoint
@@ -252,13 +253,13 @@ ALTER TABLE "workflow_templates" ENABLE ROW LEVEL SECURITY;
 --> statement-breakpoint
 ALTER TABLE "activity_logs" ADD CONSTRAINT "activity_logs_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint
-ALTER TABLE "agent_activities" ADD CONSTRAINT "agent_activities_agent_id_user_agents_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."user_agents"("id") ON DELETE cascade ON UPDATE no action;
---> statement-breakpoint
 ALTER TABLE "agent_activities" ADD CONSTRAINT "agent_activities_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint
-ALTER TABLE "agent_metrics" ADD CONSTRAINT "agent_metrics_agent_id_user_agents_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."user_agents"("id") ON DELETE cascade ON UPDATE no action;
+ALTER TABLE "agent_activities" ADD CONSTRAINT "agent_activities_agent_owner_fk" FOREIGN KEY ("agent_id","user_id") REFERENCES "public"."user_agents"("id","user_id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint
 ALTER TABLE "agent_metrics" ADD CONSTRAINT "agent_metrics_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;
+--> statement-breakpoint
+ALTER TABLE "agent_metrics" ADD CONSTRAINT "agent_metrics_agent_owner_fk" FOREIGN KEY ("agent_id","user_id") REFERENCES "public"."user_agents"("id","user_id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint
 ALTER TABLE "automation_workflows" ADD CONSTRAINT "automation_workflows_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint
@@ -276,7 +277,7 @@ ALTER TABLE "entities" ADD CONSTRAINT "entities_entity_type_id_entity_types_id_f
 --> statement-breakpoint
 ALTER TABLE "user_agents" ADD CONSTRAINT "user_agents_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint
-ALTER TABLE "user_agents" ADD CONSTRAINT "user_agents_template_id_agent_templates_id_fk" FOREIGN KEY ("template_id") REFERENCES "public"."agent_templates"("id") ON DELETE set null ON UPDATE no action;
+ALTER TABLE "user_agents" ADD CONSTRAINT "user_agents_template_id_agent_templates_id_fk" FOREIGN KEY ("template_id") REFERENCES "public"."agent_templates"("id") ON DELETE restrict ON UPDATE no action;
 --> statement-breakpoint
 ALTER TABLE "user_dashboard_preferences" ADD CONSTRAINT "user_dashboard_preferences_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;
 --> statement-breakpoint

@@ -22,8 +22,8 @@ CREATE TABLE `agent_activities` (
 	`details` text DEFAULT '{}' NOT NULL,
 	`duration_ms` integer,
 	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
-	FOREIGN KEY (`agent_id`) REFERENCES `user_agents`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`agent_id`,`user_id`) REFERENCES `user_agents`(`id`,`user_id`) ON UPDATE no action ON DELETE cascade,
 	CONSTRAINT "agent_activities_status_check" CHECK("agent_activities"."status" in ('success', 'failure', 'running'))
 );
 --> statement-breakpoint
@@ -41,8 +41,8 @@ CREATE TABLE `agent_metrics` (
 	`total_duration_ms` integer DEFAULT 0 NOT NULL,
 	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	`updated_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
-	FOREIGN KEY (`agent_id`) REFERENCES `user_agents`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`agent_id`,`user_id`) REFERENCES `user_agents`(`id`,`user_id`) ON UPDATE no action ON DELETE cascade,
 	CONSTRAINT "agent_metrics_day_length_check" CHECK(length("agent_metrics"."day") <= 10),
 	CONSTRAINT "agent_metrics_counts_nonnegative" CHECK("agent_metrics"."tasks_completed" >= 0 and "agent_metrics"."tasks_failed" >= 0 and "agent_metrics"."total_duration_ms" >= 0)
 );
@@ -159,7 +159,7 @@ CREATE UNIQUE INDEX `entity_types_slug_unique` ON `entity_types` (`slug`);
 CREATE TABLE `user_agents` (
 	`id` text PRIMARY KEY DEFAULT (lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))) NOT NULL,
 	`user_id` text NOT NULL,
-	`template_id` text,
+	`template_id` text NOT NULL,
 	`name` text NOT NULL,
 	`status` text DEFAULT 'active' NOT NULL,
 	`config` text DEFAULT '{}' NOT NULL,
@@ -167,13 +167,15 @@ CREATE TABLE `user_agents` (
 	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	`updated_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,
-	FOREIGN KEY (`template_id`) REFERENCES `agent_templates`(`id`) ON UPDATE no action ON DELETE set null,
+	FOREIGN KEY (`template_id`) REFERENCES `agent_templates`(`id`) ON UPDATE no action ON DELETE restrict,
 	CONSTRAINT "user_agents_status_check" CHECK("user_agents"."status" in ('active', 'paused', 'archived'))
 );
 --> statement-breakpoint
 CREATE INDEX `user_agents_user_idx` ON `user_agents` (`user_id`,`status`);
 --> statement-breakpoint
 CREATE INDEX `user_agents_template_idx` ON `user_agents` (`template_id`);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `user_agents_id_user_unique` ON `user_agents` (`id`,`user_id`);
 --> statement-breakpoint
 CREATE TABLE `user_dashboard_preferences` (
 	`id` text PRIMARY KEY DEFAULT (lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))) NOT NULL,

@@ -12,6 +12,7 @@ import type { SchemaInfo } from './engine/schema-info.ts';
 export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'NOT_FOUND'
+  | 'PRECONDITION_FAILED'
   | 'PERMISSION_DENIED'
   | 'UNIQUE_VIOLATION'
   | 'FOREIGN_KEY_VIOLATION'
@@ -42,6 +43,15 @@ export class ValidationError extends ExoraDbError {
   ) {
     super(`Invalid ${field}: ${problem}`);
   }
+}
+
+/**
+ * The call is valid but the state it needs is not there yet (a workflow whose OAuth grants the
+ * user has not given). Domains subclass it with what is missing.
+ */
+export class PreconditionError extends ExoraDbError {
+  override name = 'PreconditionError';
+  override readonly code: ErrorCode = 'PRECONDITION_FAILED';
 }
 
 /** No row the actor may see matches. (Another user's row is reported the same way.) */

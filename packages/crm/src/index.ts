@@ -1,1 +1,2 @@
+export * from './repositories/index.ts';
 export * from './schema/index.ts';

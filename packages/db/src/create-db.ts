@@ -1,4 +1,5 @@
-import type { AnyTable, DomainContext } from '@exora/core';
+import { type AgentsRepositories, agentsRepositoryFactories } from '@exora/agents';
+import type { AnyTable } from '@exora/core';
 import {
   type Actor,
   connect,
@@ -14,9 +15,16 @@ import {
   serviceActor,
   userActor,
 } from '@exora/core';
+import { type CrmRepositories, crmRepositoryFactories } from '@exora/crm';
 import { type CryptoServices, loadCryptoFromEnv } from '@exora/crypto';
 import { type IdentityRepositories, identityRepositoryFactories } from '@exora/identity';
+import { type InsightsRepositories, insightsRepositoryFactories } from '@exora/insights';
+import {
+  type NotificationsRepositories,
+  notificationsRepositoryFactories,
+} from '@exora/notifications';
 import { type VaultRepositories, vaultRepositoryFactories } from '@exora/vault';
+import { type WorkflowsRepositories, workflowsRepositoryFactories } from '@exora/workflows';
 import * as schema from './schema.ts';
 
 export interface CreateDbOptions {
@@ -30,7 +38,12 @@ export interface CreateDbOptions {
 
 /** Every domain's repositories, bound to one actor. */
 export type Repositories = IdentityRepositories &
-  VaultRepositories & {
+  VaultRepositories &
+  AgentsRepositories &
+  WorkflowsRepositories &
+  CrmRepositories &
+  NotificationsRepositories &
+  InsightsRepositories & {
     readonly actor: Actor;
     /**
      * Inserts many rows of any table for this actor, all or nothing, in multi-row chunks (one
@@ -55,7 +68,15 @@ export type Repositories = IdentityRepositories &
  * repository is built the first time the request uses it.
  */
 const repositories: Repositories = repositoryPrototype(
-  { ...identityRepositoryFactories, ...vaultRepositoryFactories },
+  {
+    ...identityRepositoryFactories,
+    ...vaultRepositoryFactories,
+    ...agentsRepositoryFactories,
+    ...workflowsRepositoryFactories,
+    ...crmRepositoryFactories,
+    ...notificationsRepositoryFactories,
+    ...insightsRepositoryFactories,
+  },
   {
     get actor(): Actor {
       return contextOf(this).actor;

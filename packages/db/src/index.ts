@@ -1,6 +1,11 @@
+export * from '@exora/agents';
 export * from '@exora/core';
+export * from '@exora/crm';
 export * from '@exora/crypto';
 export * from '@exora/identity';
+export * from '@exora/insights';
+export * from '@exora/notifications';
 export * from '@exora/vault';
+export * from '@exora/workflows';
 export { type CreateDbOptions, createDb, type ExoraDb, type Repositories } from './create-db.ts';
 export * as schema from './schema.ts';

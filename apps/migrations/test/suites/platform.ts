@@ -25,14 +25,14 @@ const PASSWORD = 'test-only-password';
 /** Operations of the random-walk isolation test per run (CI runs them all). */
 const OPERATIONS = Number(process.env.ISOLATION_OPERATIONS ?? 10_000);
 
-interface Platform {
+export interface Platform {
   db: ExoraDb;
   /** Raw SQL as the application role (Postgres), without any repository. */
   app: Database | undefined;
   dispose(): Promise<void>;
 }
 
-async function platform(dialect: Dialect): Promise<Platform> {
+export async function platform(dialect: Dialect): Promise<Platform> {
   const crypto = createTestCrypto();
   if (dialect === 'sqlite') {
     const dir = tempDir('exora-platform-');

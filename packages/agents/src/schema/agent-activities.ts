@@ -1,5 +1,6 @@
 import {
   createdAt,
+  foreignKey,
   id,
   index,
   integer,
@@ -21,9 +22,7 @@ export const agentActivities = table(
   'agent_activities',
   {
     id: id(),
-    agentId: uuid()
-      .notNull()
-      .references(() => userAgents.columns.id, { onDelete: 'cascade' }),
+    agentId: uuid().notNull(),
     userId: uuid()
       .notNull()
       .references(() => users.columns.id, { onDelete: 'cascade' }),
@@ -34,6 +33,15 @@ export const agentActivities = table(
     createdAt: createdAt(),
   },
   (t) => [
+    // The agent and its owner together: an agent's rows always belong to the agent's user.
+    foreignKey(
+      'agent_activities_agent_owner_fk',
+      [t.agentId, t.userId],
+      () => [userAgents.columns.id, userAgents.columns.userId],
+      {
+        onDelete: 'cascade',
+      },
+    ),
     index('agent_activities_agent_created_idx').on(t.agentId, t.createdAt),
     index('agent_activities_user_created_idx').on(t.userId, t.createdAt),
     ownedByUser(t.userId),

@@ -2,6 +2,7 @@ import {
   bigint,
   check,
   createdAt,
+  foreignKey,
   id,
   index,
   integer,
@@ -21,9 +22,7 @@ export const agentMetrics = table(
   'agent_metrics',
   {
     id: id(),
-    agentId: uuid()
-      .notNull()
-      .references(() => userAgents.columns.id, { onDelete: 'cascade' }),
+    agentId: uuid().notNull(),
     userId: uuid()
       .notNull()
       .references(() => users.columns.id, { onDelete: 'cascade' }),
@@ -35,6 +34,15 @@ export const agentMetrics = table(
     updatedAt: updatedAt(),
   },
   (t) => [
+    // The agent and its owner together: an agent's rows always belong to the agent's user.
+    foreignKey(
+      'agent_metrics_agent_owner_fk',
+      [t.agentId, t.userId],
+      () => [userAgents.columns.id, userAgents.columns.userId],
+      {
+        onDelete: 'cascade',
+      },
+    ),
     unique('agent_metrics_agent_day_unique').on(t.agentId, t.day),
     index('agent_metrics_user_day_idx').on(t.userId, t.day),
     check(

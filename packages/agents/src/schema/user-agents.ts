@@ -8,6 +8,7 @@ import {
   text,
   textEnum,
   timestamp,
+  unique,
   updatedAt,
   uuid,
 } from '@exora/core';
@@ -17,7 +18,11 @@ import { agentTemplates } from './agent-templates.ts';
 export const AGENT_STATUSES = ['active', 'paused', 'archived'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
-/** A user's agent, started from a template (kept if the template is retired). */
+/**
+ * A user's agent, started from a template (a template in use cannot be deleted; retire it with
+ * `is_active`). `(id, user_id)` is unique so that activities and metrics can reference the agent
+ * together with its owner.
+ */
 export const userAgents = table(
   'user_agents',
   {
@@ -25,7 +30,9 @@ export const userAgents = table(
     userId: uuid()
       .notNull()
       .references(() => users.columns.id, { onDelete: 'cascade' }),
-    templateId: uuid().references(() => agentTemplates.columns.id, { onDelete: 'set null' }),
+    templateId: uuid()
+      .notNull()
+      .references(() => agentTemplates.columns.id, { onDelete: 'restrict' }),
     name: text().notNull(),
     status: textEnum(AGENT_STATUSES).notNull().default('active'),
     config: json<Record<string, unknown>>().notNull().default({}),
@@ -35,6 +42,7 @@ export const userAgents = table(
   },
   (t) => [
     index('user_agents_user_idx').on(t.userId, t.status),
+    unique('user_agents_id_user_unique').on(t.id, t.userId),
     index('user_agents_template_idx').on(t.templateId),
     ownedByUser(t.userId),
   ],

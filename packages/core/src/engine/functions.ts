@@ -6,6 +6,11 @@ import { type Column, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Dialect } from '../database.ts';
 
 export interface DialectFunctions {
+  /**
+   * A value typed as `column` where nothing else types it (the select list of an
+   * `insert ... select`): a cast on Postgres, the value itself on SQLite.
+   */
+  as(value: SQL | Placeholder, column: Column): SQL;
   /** A `textArray()` column with `value` appended unless already there. */
   arrayAppendDistinct(column: Column, value: SQL | Placeholder): SQL;
   /** Whether a `textArray()` column contains `value` (a GIN index serves it on Postgres). */
@@ -14,19 +19,43 @@ export interface DialectFunctions {
   jsonMerge(column: Column, value: SQL): SQL;
   /** `column + delta` for a counter, `delta` a number placeholder. */
   add(column: Column, delta: SQL | Placeholder): SQL;
+  /**
+   * A `json()` array of objects without the elements whose `key` property equals `value`
+   * (compared as text).
+   */
+  jsonArrayRemoveBy(column: Column, key: string, value: SQL | Placeholder): SQL;
+  /**
+   * A `json()` array of objects with `element` (JSON text of an object) appended after removing
+   * the elements whose `key` property equals `value`: an idempotent "put" into a list.
+   */
+  jsonArrayPutBy(
+    column: Column,
+    key: string,
+    value: SQL | Placeholder,
+    element: SQL | Placeholder,
+  ): SQL;
+  /** A JSON array holding `element` (JSON text of an object): an insert's first value. */
+  jsonArrayOf(element: SQL | Placeholder): SQL;
 }
 
 export function dialectFunctions(dialect: Dialect): DialectFunctions {
   if (dialect === 'postgres') {
     return {
+      as: (v, c) =>
+        sql`cast(${v} as ${sql.raw((c as unknown as { getSQLType(): string }).getSQLType())})`,
       arrayAppendDistinct: (c, v) =>
         sql`case when ${v}::text = any(${c}) then ${c} else array_append(${c}, ${v}::text) end`,
       arrayContains: (c, v) => sql`${c} @> array[${v}::text]`,
       jsonMerge: (c, v) => sql`(${c} || ${v}::jsonb)`,
       add: (c, d) => sql`(${c} + ${d})`,
+      jsonArrayRemoveBy: (c, key, v) => pgRemove(c, key, v),
+      jsonArrayPutBy: (c, key, v, e) =>
+        sql`(${pgRemove(c, key, v)} || jsonb_build_array(${e}::jsonb))`,
+      jsonArrayOf: (e) => sql`jsonb_build_array(${e}::jsonb)`,
     };
   }
   return {
+    as: (v) => sql`${v}`,
     arrayAppendDistinct: (c, v) =>
       sql`case when exists (select 1 from json_each(${c}) where value = ${v}) then ${c} else json_insert(${c}, '$[#]', ${v}) end`,
     arrayContains: (c, v) => sql`exists (select 1 from json_each(${c}) where value = ${v})`,
@@ -34,5 +63,21 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
     jsonMerge: (c, v) =>
       sql`(select json_group_object(key, case when type in ('object', 'array') then json(value) else value end) from (select key, value, type from json_each(${c}) where key not in (select key from json_each(${v})) union all select key, value, type from json_each(${v})))`,
     add: (c, d) => sql`(${c} + ${d})`,
+    jsonArrayRemoveBy: (c, key, v) => sqliteRemove(c, key, v),
+    jsonArrayPutBy: (c, key, v, e) =>
+      sql`json_insert(${sqliteRemove(c, key, v)}, '$[#]', json(${e}))`,
+    jsonArrayOf: (e) => sql`json_array(json(${e}))`,
   };
 }
+
+/** A property name written into the SQL text: a plain identifier, checked when the statement is built. */
+function property(key: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`Not a JSON property name: ${key}`);
+  return key;
+}
+
+const pgRemove = (c: Column, key: string, v: SQL | Placeholder) =>
+  sql`coalesce((select jsonb_agg(e) from jsonb_array_elements(${c}) e where (e ->> ${sql.raw(`'${property(key)}'`)}) is distinct from (${v})::text), '[]'::jsonb)`;
+
+const sqliteRemove = (c: Column, key: string, v: SQL | Placeholder) =>
+  sql`(select json_group_array(json(e.value)) from json_each(${c}) e where json_extract(e.value, ${sql.raw(`'$.${property(key)}'`)}) is not ${v})`;

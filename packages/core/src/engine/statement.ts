@@ -322,7 +322,7 @@ export function compile(
       const column = p.encoder as Column;
       slots.push(slotFor(p.value.name, column, schema));
     } else {
-      slots.push({ value: p });
+      slots.push({ value: constantValue(dialect, p) });
       continue;
     }
     const name = (slots.at(-1) as Slot).name;
@@ -462,6 +462,14 @@ export function bulkChunks(
     at += n;
   }
   return chunks;
+}
+
+/** A value written into the statement itself (`sql\`... ${true}\``), as the driver binds it. */
+function constantValue(dialect: Dialect, value: unknown): unknown {
+  if (dialect !== 'sqlite') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.getTime();
+  return value;
 }
 
 interface PreparedLike {

@@ -9,7 +9,7 @@ import type { BuildColumns, Column, ColumnBuilderBase, SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import * as pg from 'drizzle-orm/pg-core';
 import * as sq from 'drizzle-orm/sqlite-core';
-import type { AnyCol, ColumnMeta, ColumnRef } from './columns.ts';
+import type { AnyCol, ColumnMeta, ColumnRef, OnDeleteAction } from './columns.ts';
 import { snakeCase } from './naming.ts';
 
 type Expr = Column | SQL;
@@ -82,7 +82,25 @@ export interface PolicySpec {
   readonly roleColumn?: Column;
 }
 
-export type ExtraSpec = IndexSpec | UniqueSpec | CheckSpec | PrimaryKeySpec | PolicySpec;
+/**
+ * A foreign key over several columns (a row's parent must also have its owner: an agent's
+ * activity references the agent and the agent's user together).
+ */
+export interface ForeignKeySpec {
+  readonly kind: 'foreignKey';
+  readonly name: string;
+  readonly columns: Column[];
+  readonly references: () => ColumnRef[];
+  readonly onDelete: OnDeleteAction | undefined;
+}
+
+export type ExtraSpec =
+  | IndexSpec
+  | UniqueSpec
+  | CheckSpec
+  | PrimaryKeySpec
+  | PolicySpec
+  | ForeignKeySpec;
 
 export const index = (name: string) => new IndexSpec(name, false);
 export const uniqueIndex = (name: string) => new IndexSpec(name, true);
@@ -91,6 +109,18 @@ export const check = (name: string, expression: SQL): CheckSpec => ({
   kind: 'check',
   name,
   expression,
+});
+export const foreignKey = (
+  name: string,
+  columns: [Column, ...Column[]],
+  references: () => [ColumnRef, ...ColumnRef[]],
+  actions: { onDelete?: OnDeleteAction } = {},
+): ForeignKeySpec => ({
+  kind: 'foreignKey',
+  name,
+  columns,
+  references,
+  onDelete: actions.onDelete,
 });
 export const primaryKey = (...columns: [Column, ...Column[]]): PrimaryKeySpec => ({
   kind: 'primaryKey',
@@ -388,6 +418,14 @@ function toPg(table: string, spec: ExtraSpec): any {
       return pg.check(spec.name, spec.expression);
     case 'primaryKey':
       return pg.primaryKey({ name: `${table}_pkey`, columns: spec.columns as [any, ...any[]] });
+    case 'foreignKey': {
+      const fk = pg.foreignKey({
+        name: spec.name,
+        columns: spec.columns as [any, ...any[]],
+        foreignColumns: spec.references().map((r) => r.pg) as [any, ...any[]],
+      });
+      return spec.onDelete ? fk.onDelete(spec.onDelete) : fk;
+    }
     case 'policy': {
       const { using, withCheck } = policySql(spec);
       if (spec.scope === 'reference') {
@@ -459,6 +497,14 @@ function toSqlite(spec: ExtraSpec): any[] {
       return [sq.check(spec.name, spec.expression)];
     case 'primaryKey':
       return [sq.primaryKey({ columns: spec.columns as [any, ...any[]] })];
+    case 'foreignKey': {
+      const fk = sq.foreignKey({
+        name: spec.name,
+        columns: spec.columns as [any, ...any[]],
+        foreignColumns: spec.references().map((r) => r.sqlite) as [any, ...any[]],
+      });
+      return [spec.onDelete ? fk.onDelete(spec.onDelete) : fk];
+    }
     case 'policy':
       return [];
   }

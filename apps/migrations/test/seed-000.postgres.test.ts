@@ -1,0 +1,3 @@
+import { seed000Suite } from './suites/seed-000.ts';
+
+seed000Suite('postgres');

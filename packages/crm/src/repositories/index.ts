@@ -1,0 +1,12 @@
+import { lazyRepositories, type RepositoriesOf } from '@exora/core';
+import { createBusinessDiscoveryRepository } from './business-discovery.ts';
+
+export * from './business-discovery.ts';
+
+/** The crm repositories by name (combined with other domains' by `@exora/db`). */
+export const crmRepositoryFactories = {
+  businessDiscovery: createBusinessDiscoveryRepository,
+};
+
+export const createCrmRepositories = lazyRepositories(crmRepositoryFactories);
+export type CrmRepositories = RepositoriesOf<typeof crmRepositoryFactories>;

@@ -1,0 +1,155 @@
+import {
+  type DomainContext,
+  found,
+  optionalText,
+  requirePlainObject,
+  requireText,
+  requireUuid,
+  run,
+  statement,
+  ValidationError,
+} from '@exora/core';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { type UserNotification, userNotifications } from '../schema/user-notifications.ts';
+
+const createNotification = statement.one(
+  'userNotifications.create',
+  userNotifications,
+  ['type', 'title', 'body', 'data'],
+  ({ db, t, $, owner }) =>
+    db
+      .insert(t)
+      .values({ userId: owner, type: $.type, title: $.title, body: $.body, data: $.data })
+      .returning(),
+);
+
+/**
+ * A page, newest first. Keyset pagination: after the first page, only rows before the cursor's
+ * (created_at, id), which the (user_id, created_at, id) index serves without OFFSET.
+ */
+const listPage = statement.many(
+  'userNotifications.list',
+  userNotifications,
+  ['first', 'beforeAt', 'beforeId', 'unreadOnly', 'limit'],
+  ({ db, t, $, owned }) =>
+    db
+      .select()
+      .from(t)
+      .where(
+        and(
+          owned(),
+          sql`(${$.first} = ${true} or ${t.createdAt} < ${$.bind(t.createdAt, 'beforeAt')} or (${t.createdAt} = ${$.bind(t.createdAt, 'beforeAt')} and ${t.id} < ${$.beforeId}))`,
+          sql`(${$.unreadOnly} = ${false} or ${t.isRead} = ${false})`,
+        ),
+      )
+      .orderBy(desc(t.createdAt), desc(t.id))
+      .limit($.limit),
+);
+
+const unread = statement.maybe(
+  'userNotifications.unreadCount',
+  userNotifications,
+  [],
+  ({ db, t, owned }) =>
+    db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(t)
+      .where(and(owned(), eq(t.isRead, false))),
+);
+
+const markOne = statement.maybe(
+  'userNotifications.markRead',
+  userNotifications,
+  ['id', 'now'],
+  ({ db, t, $, owned }) =>
+    db
+      .update(t)
+      .set({ isRead: true, readAt: sql`coalesce(${t.readAt}, ${$.bind(t.readAt, 'now')})` })
+      .where(and(eq(t.id, $.id), owned()))
+      .returning(),
+);
+
+const markAll = statement.count(
+  'userNotifications.markAllRead',
+  userNotifications,
+  ['now'],
+  ({ db, t, $, owned }) =>
+    db
+      .update(t)
+      .set({ isRead: true, readAt: $.bind(t.readAt, 'now') })
+      .where(and(owned(), eq(t.isRead, false))),
+);
+
+export interface NotificationPage {
+  items: UserNotification[];
+  /** Pass to the next `list` call; null on the last page. */
+  nextCursor: string | null;
+}
+
+const encodeCursor = (row: UserNotification) =>
+  Buffer.from(`${row.createdAt.getTime()}:${row.id}`).toString('base64url');
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  const at = new Date(Number(ms));
+  if (!ms || Number.isNaN(at.getTime()) || !id)
+    throw new ValidationError('cursor', 'is not a cursor from list()');
+  return { at, id: requireUuid(id, 'cursor') };
+}
+
+/** In-app notifications of a user: a service (or the user) creates them, the user reads them. */
+export function createUserNotificationsRepository(ctx: DomainContext) {
+  return {
+    /** Notifies the user (a service names them with `userId`). */
+    async create(
+      input: { type: string; title: string; body?: string | null; data?: Record<string, unknown> },
+      userId?: string,
+    ): Promise<UserNotification> {
+      const given = requirePlainObject(input, 'input');
+      return run(ctx, createNotification, {
+        owner: userId,
+        type: requireText(given.type, 'type', { max: 100 }),
+        title: requireText(given.title, 'title', { max: 500 }),
+        body: optionalText(given.body, 'body', { max: 10_000 }) ?? null,
+        data: given.data === undefined ? {} : requirePlainObject(given.data, 'data'),
+      });
+    },
+
+    /** Newest first, `limit` (default 20, at most 100) per page, from `cursor` on. */
+    async list(
+      options: { limit?: number; cursor?: string | null; unreadOnly?: boolean } = {},
+    ): Promise<NotificationPage> {
+      const limit = options.limit ?? 20;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+        throw new ValidationError('limit', 'must be an integer from 1 to 100');
+      }
+      const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+      const rows = await run(ctx, listPage, {
+        first: after === undefined,
+        beforeAt: after?.at ?? new Date(0),
+        beforeId: after?.id ?? '00000000-0000-0000-0000-000000000000',
+        unreadOnly: options.unreadOnly === true,
+        limit: limit + 1,
+      });
+      const items = rows.slice(0, limit);
+      return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+    },
+
+    async unreadCount(): Promise<number> {
+      return (await run(ctx, unread, {}))?.n ?? 0;
+    },
+
+    /** Marks one read (again: no change); NotFoundError if it is not the user's. */
+    async markRead(id: string): Promise<UserNotification> {
+      return found(
+        'notification',
+        run(ctx, markOne, { id: requireUuid(id, 'id'), now: new Date() }),
+      );
+    },
+
+    /** Marks every unread one read; returns how many changed. */
+    async markAllRead(): Promise<number> {
+      return run(ctx, markAll, { now: new Date() });
+    },
+  };
+}
