@@ -24,6 +24,8 @@ import { pgAdmin, pgUrl, tempDir, uniqueName } from '../helpers.ts';
 const PASSWORD = 'test-only-password';
 /** Operations of the random-walk isolation test per run (CI runs them all). */
 const OPERATIONS = Number(process.env.ISOLATION_OPERATIONS ?? 10_000);
+/** Operations per fast-check run (an audit of every tenant follows each run). */
+const WALK = 400;
 
 export interface Platform {
   db: ExoraDb;
@@ -56,6 +58,8 @@ export async function platform(dialect: Dialect): Promise<Platform> {
   const role = uniqueName('exora_app');
   await admin.unsafe(`create role ${owner} login nosuperuser nocreaterole password '${PASSWORD}'`);
   await admin.unsafe(`create database ${database} owner ${owner}`);
+  // A throwaway database: commits need not wait for the disk (what is tested is unchanged).
+  await admin.unsafe(`alter database ${database} set synchronous_commit = off`);
   const asOwner = connect(pgUrl(database, owner, PASSWORD));
   await push(asOwner, defaultMigrationsDir(), await loadSource());
   await asOwner.close();
@@ -115,6 +119,8 @@ function exposed(error: unknown): string {
   return parts.join('\n');
 }
 
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
 async function caught(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -140,14 +146,25 @@ export function platformSuite(dialect: Dialect) {
     it('keeps every tenant to its own rows over thousands of random operations', async () => {
       const { db } = p;
       const users = tenants.flatMap((t) => [
-        { ...t.admin, tenant: t },
-        { ...t.member, tenant: t },
+        { ...t.admin, tenant: t, isAdmin: true },
+        { ...t.member, tenant: t, isAdmin: false },
       ]);
+      type Walker = (typeof users)[number];
       /** What each user owns, as the model says it must be. */
-      const grants = new Map<string, Map<string, string>>(users.map((u) => [u.id, new Map()]));
-      const bios = new Map<string, string>();
+      const model = new Map(
+        users.map((u) => [
+          u.id,
+          {
+            grants: new Map<string, string>(),
+            bio: undefined as string | undefined,
+            keys: new Map<string, string>(), // api key id -> plaintext
+            steps: new Set<string>(),
+          },
+        ]),
+      );
       const subdomains = new Map<string, string>(); // config id -> organization id
       let operations = 0;
+      let labels = 0;
 
       const provider = fc.constantFrom('google', 'github', 'slack');
       const op = fc.oneof(
@@ -157,110 +174,242 @@ export function platformSuite(dialect: Dialect) {
           token: fc.string({ maxLength: 12 }),
         }),
         fc.record({ kind: fc.constant('revoke' as const), provider }),
-        fc.record({ kind: fc.constant('read' as const), provider }),
+        fc.record({ kind: fc.constant('read' as const), provider, list: fc.boolean() }),
         fc.record({ kind: fc.constant('bio' as const), bio: fc.string({ maxLength: 20 }) }),
-        fc.record({ kind: fc.constant('peek' as const), victim: fc.nat() }),
+        fc.record({ kind: fc.constant('key' as const) }),
+        fc.record({ kind: fc.constant('reveal' as const), victim: fc.nat() }),
+        fc.record({ kind: fc.constant('step' as const), step: fc.nat({ max: 40 }) }),
+        fc.record({ kind: fc.constant('peek' as const), victim: fc.nat(), probe: fc.nat() }),
         fc.record({ kind: fc.constant('subdomain' as const), n: fc.nat() }),
         fc.record({ kind: fc.constant('toggle' as const), n: fc.nat() }),
         fc.record({ kind: fc.constant('claim' as const), victim: fc.nat() }),
       );
-      const step = fc.record({ actor: fc.nat({ max: users.length - 1 }), op });
+      type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+      const code = (e: unknown) => (e as { code?: string }).code;
 
-      await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 250, maxLength: 250 }), async (steps) => {
-          for (const { actor, op } of steps) {
-            operations++;
-            const me = users[actor]!;
-            const repos = db.forUser(me.id, me.tenant.organizationId);
-            const mine = grants.get(me.id)!;
-            switch (op.kind) {
-              case 'save': {
-                const token = `tok-${op.token}-x`;
-                await repos.oauthTokens.save({ provider: op.provider, accessToken: token });
-                mine.set(op.provider, token);
-                break;
-              }
-              case 'revoke':
-                expect(await repos.oauthTokens.revoke(op.provider)).toBe(mine.has(op.provider));
-                mine.delete(op.provider);
-                break;
-              case 'read': {
-                const grant = await repos.oauthTokens.getDecrypted(op.provider);
-                expect(grant?.accessToken ?? null).toBe(mine.get(op.provider) ?? null);
-                if (grant) expect(grant.userId).toBe(me.id);
-                const listed = (await repos.oauthTokens.list()).filter((g) => !g.revokedAt);
-                expect(listed.map((g) => g.provider).sort()).toEqual([...mine.keys()].sort());
-                break;
-              }
-              case 'bio': {
-                const bio = `bio ${op.bio}.`;
-                await repos.userProfiles.upsert({ bio });
-                bios.set(me.id, bio);
-                expect((await repos.userProfiles.get())?.bio).toBe(bio);
-                break;
-              }
-              case 'peek': {
-                // Another tenant's user, organization and members: nothing.
-                const others = users.filter((u) => u.tenant !== me.tenant);
-                const victim = others[op.victim % others.length]!;
-                expect(await repos.users.findById(victim.id)).toBeNull();
-                expect(await repos.organizations.findById(victim.tenant.organizationId)).toBeNull();
-                expect(await repos.organizations.listMembers(victim.tenant.organizationId)).toEqual(
-                  [],
+      /** One operation by `me`, checked against the model as it goes. */
+      const perform = async (me: Walker, op: Op) => {
+        operations++;
+        const repos = db.forUser(me.id, me.tenant.organizationId);
+        const mine = model.get(me.id)!;
+        const others = users.filter((u) => u.tenant !== me.tenant);
+        switch (op.kind) {
+          case 'save': {
+            const token = `tok-${op.token}-x`;
+            await repos.oauthTokens.save({ provider: op.provider, accessToken: token });
+            mine.grants.set(op.provider, token);
+            break;
+          }
+          case 'revoke':
+            expect(await repos.oauthTokens.revoke(op.provider)).toBe(mine.grants.has(op.provider));
+            mine.grants.delete(op.provider);
+            break;
+          case 'read': {
+            if (op.list) {
+              const listed = (await repos.oauthTokens.list()).filter((g) => !g.revokedAt);
+              expect(listed.every((g) => g.userId === me.id)).toBe(true);
+              expect(listed.map((g) => g.provider).sort()).toEqual([...mine.grants.keys()].sort());
+              break;
+            }
+            const grant = await repos.oauthTokens.getDecrypted(op.provider);
+            expect(grant?.accessToken ?? null).toBe(mine.grants.get(op.provider) ?? null);
+            if (grant) expect(grant.userId).toBe(me.id);
+            break;
+          }
+          case 'bio': {
+            const bio = `bio ${op.bio}.`;
+            expect((await repos.userProfiles.upsert({ bio })).userId).toBe(me.id);
+            mine.bio = bio;
+            break;
+          }
+          case 'key': {
+            const { apiKey, plaintext } = await repos.apiKeys.create({
+              name: `key ${operations}`,
+              provider: 'openai',
+            });
+            expect(apiKey.userId).toBe(me.id);
+            mine.keys.set(apiKey.id, plaintext);
+            break;
+          }
+          case 'reveal': {
+            // Another user's key (any tenant, same one included) is not there for me; mine is.
+            const victim = users.filter((u) => u.id !== me.id)[op.victim % (users.length - 1)]!;
+            const theirs = [...model.get(victim.id)!.keys.keys()];
+            if (theirs.length > 0) {
+              const id = theirs[op.victim % theirs.length]!;
+              expect(await repos.apiKeys.reveal(id).catch(code)).toBe('NOT_FOUND');
+            }
+            const own = [...mine.keys];
+            if (own.length > 0) {
+              const [id, plaintext] = own[op.victim % own.length]!;
+              expect(await repos.apiKeys.reveal(id)).toBe(plaintext);
+            }
+            break;
+          }
+          case 'step': {
+            const step = `step-${op.step}`;
+            const progress = await repos.setupProgress.completeStep({ step });
+            mine.steps.add(step);
+            expect(progress.userId).toBe(me.id);
+            expect([...progress.completedSteps].sort()).toEqual([...mine.steps].sort());
+            break;
+          }
+          case 'peek': {
+            // Another tenant's user, organization, members or subdomains: nothing. Claiming
+            // membership of its organization is refused.
+            const victim = others[op.victim % others.length]!;
+            const org = victim.tenant.organizationId;
+            const probes = [
+              async () => expect(await repos.users.findById(victim.id)).toBeNull(),
+              async () => expect(await repos.users.findByEmail(victim.email)).toBeNull(),
+              async () => expect(await repos.organizations.findById(org)).toBeNull(),
+              async () => expect(await repos.organizations.listMembers(org)).toEqual([]),
+              async () => {
+                const listed = await repos.subdomainConfigs.listForOrganization();
+                expect(listed.every((c) => c.organizationId === me.tenant.organizationId)).toBe(
+                  true,
                 );
-                expect(await repos.userProfiles.get().then((x) => x?.userId ?? me.id)).toBe(me.id);
-                // Claiming membership of it is refused.
-                await expect(
-                  db.forUser(me.id, victim.tenant.organizationId).userProfiles.get(),
-                ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
-                break;
-              }
-              case 'subdomain': {
-                if (me.id !== me.tenant.admin.id) break;
-                const label = `t${operations}-${op.n % 1000}`;
-                const config = await repos.subdomainConfigs.create({ subdomain: label });
+              },
+              async () =>
+                expect(await db.forUser(me.id, org).userProfiles.get().catch(code)).toBe(
+                  'PERMISSION_DENIED',
+                ),
+            ];
+            await probes[op.probe % probes.length]!();
+            break;
+          }
+          case 'subdomain': {
+            const label = `t${++labels}-${op.n % 1000}`;
+            const outcome = await repos.subdomainConfigs
+              .create({ subdomain: label })
+              .then((config) => {
                 expect(config.organizationId).toBe(me.tenant.organizationId);
                 subdomains.set(config.id, me.tenant.organizationId);
-                break;
-              }
-              case 'toggle': {
-                const ids = [...subdomains.keys()];
-                if (ids.length === 0) break;
-                const id = ids[op.n % ids.length]!;
-                const owner = subdomains.get(id);
-                const outcome = await repos.subdomainConfigs.setActive(id, op.n % 2 === 0).then(
-                  () => 'ok',
-                  (e: { code?: string }) => e.code,
-                );
-                if (owner !== me.tenant.organizationId) expect(outcome).toBe('NOT_FOUND');
-                else if (me.id === me.tenant.admin.id) expect(outcome).toBe('ok');
-                else expect(outcome).toBe('PERMISSION_DENIED');
-                break;
-              }
-              case 'claim': {
-                // Acting on another user's grant by naming them: refused.
-                const others = users.filter((u) => u.id !== me.id);
-                const victim = others[op.victim % others.length]!;
-                await expect(repos.oauthTokens.find('google', victim.id)).rejects.toMatchObject({
-                  code: 'PERMISSION_DENIED',
-                });
-                break;
-              }
-            }
+                return 'ok';
+              }, code);
+            expect(outcome).toBe(me.isAdmin ? 'ok' : 'PERMISSION_DENIED');
+            break;
           }
-          // Every tenant's data is what its own users wrote, seen by a service.
-          const service = db.asService('isolation check');
-          for (const u of users) {
-            const live = (await service.oauthTokens.list(u.id)).filter((g) => !g.revokedAt);
-            expect(live.map((g) => g.provider).sort()).toEqual(
-              [...grants.get(u.id)!.keys()].sort(),
+          case 'toggle': {
+            const ids = [...subdomains.keys()];
+            if (ids.length === 0) break;
+            const id = ids[op.n % ids.length]!;
+            const owner = subdomains.get(id);
+            const outcome = await repos.subdomainConfigs
+              .setActive(id, op.n % 2 === 0)
+              .then((config) => {
+                expect(config.organizationId).toBe(me.tenant.organizationId);
+                return 'ok';
+              }, code);
+            if (owner !== me.tenant.organizationId) expect(outcome).toBe('NOT_FOUND');
+            else expect(outcome).toBe(me.isAdmin ? 'ok' : 'PERMISSION_DENIED');
+            break;
+          }
+          case 'claim': {
+            // Acting on another user's grant by naming them: refused.
+            const victim = users.filter((u) => u.id !== me.id)[op.victim % (users.length - 1)]!;
+            expect(await repos.oauthTokens.find('google', victim.id).catch(code)).toBe(
+              'PERMISSION_DENIED',
             );
-            expect((await service.userProfiles.get(u.id))?.bio ?? undefined).toBe(bios.get(u.id));
+            break;
           }
-        }),
-        { numRuns: Math.ceil(OPERATIONS / 250), seed: 20261123, endOnFailure: true },
+        }
+      };
+
+      /** Every user's rows are what that user wrote, as a service sees them. */
+      const audit = async () => {
+        const service = db.asService('isolation check');
+        await Promise.all(
+          users.map(async (u) => {
+            const m = model.get(u.id)!;
+            const live = (await service.oauthTokens.list(u.id)).filter((g) => !g.revokedAt);
+            expect(live.map((g) => g.provider).sort()).toEqual([...m.grants.keys()].sort());
+            expect((await service.userProfiles.get(u.id))?.bio ?? undefined).toBe(m.bio);
+            const keys = await service.apiKeys.listMasked(u.id);
+            expect(keys.map((k) => k.id).sort()).toEqual([...m.keys.keys()].sort());
+            const progress = await service.setupProgress.get(u.id);
+            expect([...(progress?.completedSteps ?? [])].sort()).toEqual([...m.steps].sort());
+          }),
+        );
+        for (const t of tenants) {
+          const configs = await service.subdomainConfigs.listForOrganization(t.organizationId);
+          const expected = [...subdomains].filter(([, org]) => org === t.organizationId);
+          expect(configs.map((c) => c.id).sort()).toEqual(expected.map(([id]) => id).sort());
+        }
+      };
+
+      const started = performance.now();
+      const cpu = process.cpuUsage();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ actor: fc.nat({ max: users.length - 1 }), op }), {
+            minLength: WALK,
+            maxLength: WALK,
+          }),
+          async (steps) => {
+            // The six users act at once, each in order: tenants interleave on the pool.
+            await Promise.all(
+              users.map(async (me, i) => {
+                for (const s of steps) if (s.actor === i) await perform(me, s.op);
+              }),
+            );
+            await audit();
+          },
+        ),
+        { numRuns: Math.ceil(OPERATIONS / WALK), seed: 20261123, endOnFailure: true },
       );
       expect(operations).toBeGreaterThanOrEqual(OPERATIONS);
+      console.info(
+        `[isolation] ${dialect}: ${operations} operations in ${Math.round(performance.now() - started)} ms (test process CPU ${Math.round(cpuMs(process.cpuUsage(cpu)))} ms)`,
+      );
+    });
+
+    it('the repositories refuse what the guard refuses: own role, other organizations (both dialects)', async () => {
+      const { db } = p;
+      const [a, b] = tenants;
+      const asMember = db.forUser(a!.member.id);
+      const asAdmin = db.forUser(a!.admin.id);
+      const refused = (call: Promise<unknown>) =>
+        call.then(
+          () => 'ok',
+          (e: { code?: string }) => e.code,
+        );
+      // Nobody changes their own role: not a member raising it, not an admin lowering it.
+      expect(await refused(asMember.users.setRole(a!.member.id, 'admin'))).toBe(
+        'PERMISSION_DENIED',
+      );
+      expect(await refused(asAdmin.users.setRole(a!.admin.id, 'regular'))).toBe(
+        'PERMISSION_DENIED',
+      );
+      // A member changes no one's role; an admin none in another organization.
+      expect(await refused(asMember.users.setRole(a!.admin.id, 'regular'))).toBe(
+        'PERMISSION_DENIED',
+      );
+      expect(await refused(asAdmin.users.setRole(b!.member.id, 'admin'))).toBe('NOT_FOUND');
+      // No one moves to another organization: a second organization of one's own is refused and
+      // leaves nothing behind; an admin cannot add a user to another organization.
+      expect(await refused(asMember.organizations.create({ name: 'escape' }))).toBe(
+        'PERMISSION_DENIED',
+      );
+      expect(
+        await refused(
+          asAdmin.users.create({
+            email: 'planted@example.test',
+            organizationId: b!.organizationId,
+          }),
+        ),
+      ).toBe('PERMISSION_DENIED');
+      const service = db.asService('guard check');
+      expect(await service.users.findByEmail('planted@example.test')).toBeNull();
+      for (const u of [a!.admin, a!.member]) {
+        expect(await service.users.findById(u.id)).toMatchObject({
+          organizationId: a!.organizationId,
+          role: u.id === a!.admin.id ? 'admin' : 'regular',
+        });
+      }
+      expect(
+        (await service.organizations.listMembers(b!.organizationId)).map((u) => u.id).sort(),
+      ).toEqual([b!.admin.id, b!.member.id].sort());
     });
 
     // Postgres only: SQLite has no roles or sessions to attack this way.

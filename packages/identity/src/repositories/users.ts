@@ -16,7 +16,7 @@ import {
   ValidationError,
 } from '@exora/core';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '@exora/crypto';
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
 import { USER_ROLES, type User, type UserRole, users } from '../schema/users.ts';
 import { organizationByInvite } from './organizations.ts';
 
@@ -171,18 +171,22 @@ const findVisibleByEmail = statement.maybe(
       .where(and(sql`lower(${t.email}) = ${$.email}`, owned())),
 );
 
-/** Sets a member's role: a service, or an admin of the member's organization. */
+/**
+ * Sets a member's role: an admin of the member's organization, never their own role (the
+ * Postgres guard refuses that too, so both dialects answer alike).
+ */
 const updateRole = statement.maybe(
   'users.setRole',
   users,
   ['role', 'now', 'id'],
-  ({ db, t, $, actorHasRole, actorOrganization }) =>
+  ({ db, t, $, owner, actorHasRole, actorOrganization }) =>
     db
       .update(t)
       .set({ role: $.bind(t.role, 'role'), updatedAt: $.bind(t.updatedAt, 'now') })
       .where(
         and(
           eq(t.id, $.id),
+          ne(t.id, owner),
           sql`(${t.organizationId} = ${actorOrganization()} and ${actorHasRole('admin')})`,
         ),
       )
@@ -314,7 +318,7 @@ export function createUsersRepository(ctx: DomainContext) {
       return run(ctx, findVisibleByEmail, { email }) as Promise<PublicUser | null>;
     },
 
-    /** Changes a member's role: an admin of the member's organization, or a service. */
+    /** Changes a member's role: an admin of the member's organization (not their own), or a service. */
     async setRole(userId: string, role: UserRole): Promise<PublicUser> {
       const id = requireUuid(userId, 'userId');
       const params = { id, role: requireOneOf(role, 'role', USER_ROLES), now: new Date() };
