@@ -362,7 +362,7 @@ export function platformSuite(dialect: Dialect) {
       console.info(
         `[isolation] ${dialect}: ${operations} operations in ${Math.round(performance.now() - started)} ms (test process CPU ${Math.round(cpuMs(process.cpuUsage(cpu)))} ms)`,
       );
-    });
+    }, 300_000);
 
     it('the repositories refuse what the guard refuses: own role, other organizations (both dialects)', async () => {
       const { db } = p;
