@@ -10,9 +10,9 @@ const USERS = ['users', 'cascade'] as const;
 /** Every foreign key of seed 000's tables outside identity and vault, with its ON DELETE. */
 const FOREIGN_KEYS: Record<string, Record<string, readonly [string, string]>> = {
   agent_templates: {},
-  user_agents: { user_id: USERS, template_id: ['agent_templates', 'set null'] },
-  agent_activities: { agent_id: ['user_agents', 'cascade'], user_id: USERS },
-  agent_metrics: { agent_id: ['user_agents', 'cascade'], user_id: USERS },
+  user_agents: { user_id: USERS, template_id: ['agent_templates', 'restrict'] },
+  agent_activities: { 'agent_id,user_id': ['user_agents', 'cascade'], user_id: USERS },
+  agent_metrics: { 'agent_id,user_id': ['user_agents', 'cascade'], user_id: USERS },
   workflow_templates: {},
   automation_workflows: { user_id: USERS },
   user_workflow_instances: { user_id: USERS, template_id: ['workflow_templates', 'restrict'] },
@@ -126,6 +126,7 @@ export function seed000SchemaSuite(dialect: Dialect) {
       expect(Object.values(await counts()).every((n) => n === 1)).toBe(true);
 
       for (const [table, id] of [
+        ['agent_templates', agentTemplate],
         ['workflow_templates', workflowTemplate],
         ['entity_types', entityType],
       ] as const) {
@@ -134,17 +135,11 @@ export function seed000SchemaSuite(dialect: Dialect) {
         ).rejects.toMatchObject({ code: 'FOREIGN_KEY_VIOLATION' });
       }
 
-      // A retired agent template leaves its agents, without a template.
-      await test.db.execute(sql`delete from agent_templates where id = ${agentTemplate}`);
-      const [kept] = await test.db.execute<{ template_id: string | null }>(
-        sql`select template_id from user_agents where id = ${agent}`,
-      );
-      expect(kept).toEqual({ template_id: null });
-
       await test.db.execute(sql`delete from users where id = ${u}`);
       expect(Object.values(await counts()).every((n) => n === 0)).toBe(true);
       // With no user left, the catalog rows can go.
       await test.db.execute(sql`delete from entity_types where id = ${entityType}`);
+      await test.db.execute(sql`delete from agent_templates where id = ${agentTemplate}`);
     });
 
     it('has six agent templates as reference rows with fixed ids and unique slugs', () => {
