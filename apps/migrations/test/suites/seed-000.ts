@@ -260,7 +260,7 @@ export function seed000Suite(dialect: Dialect) {
       const stats = await db.forUser(users[0]!.id).userStatistics.get();
       expect(stats?.userId).toBe(users[0]!.id);
       expect(await db.forUser(bob.id).userStatistics.get()).toBeNull();
-    });
+    }, 240_000);
 
     it('activates a catalog workflow only with every OAuth grant it needs, onto the dashboard', async () => {
       const user = await newUser();
