@@ -60,8 +60,9 @@ describe('SQLite under another connection’s write lock', () => {
     expect((error as DatabaseBusyError).retryable).toBe(true);
     expect((error as DatabaseBusyError).code).toBe('DATABASE_BUSY');
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    // The loop ran while the call waited: about every 10 ms, not once after a frozen wait.
-    expect(ticks).toBeGreaterThan(10);
+    // The loop ran while the call waited (a wait inside SQLite would freeze it: no tick at all
+    // until the end). Timers are late on a loaded machine, so only a few ticks are required.
+    expect(ticks).toBeGreaterThanOrEqual(3);
   });
 
   it('goes through once the other connection lets go', async () => {
