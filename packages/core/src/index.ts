@@ -11,6 +11,7 @@ export {
 export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './database.ts';
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export { ACTOR_FUNCTION, actorFunctionSql } from './engine/actor-sql.ts';
+export { KEYSET_PARAMS, keyset, type Page } from './engine/keyset.ts';
 export {
   contextOf,
   type DomainContext,

@@ -111,7 +111,7 @@ export const statement = {
   many<T extends AnyTable, const K extends string, Q extends PromiseLike<unknown>>(
     name: string,
     table: T,
-    params: readonly K[],
+    _params: readonly K[],
     build: (q: BuildContext<T, K>) => Q,
     options: StatementOptions = {},
   ): Statement<ParamsFor<K>, Selected<Q>[]> {
@@ -121,7 +121,7 @@ export const statement = {
   maybe<T extends AnyTable, const K extends string, Q extends PromiseLike<unknown>>(
     name: string,
     table: T,
-    params: readonly K[],
+    _params: readonly K[],
     build: (q: BuildContext<T, K>) => Q,
     options: StatementOptions = {},
   ): Statement<ParamsFor<K>, Selected<Q> | null> {
@@ -131,7 +131,7 @@ export const statement = {
   one<T extends AnyTable, const K extends string, Q extends PromiseLike<unknown>>(
     name: string,
     table: T,
-    params: readonly K[],
+    _params: readonly K[],
     build: (q: BuildContext<T, K>) => Q,
     options: StatementOptions = {},
   ): Statement<ParamsFor<K>, Selected<Q>> {
@@ -141,7 +141,7 @@ export const statement = {
   count<T extends AnyTable, const K extends string>(
     name: string,
     table: T,
-    params: readonly K[],
+    _params: readonly K[],
     build: (q: BuildContext<T, K>) => unknown,
     options: StatementOptions = {},
   ): Statement<ParamsFor<K>, number> {
@@ -244,7 +244,7 @@ function placeholderProxy(): Placeholders<string> {
   // Wrapped in SQL: Drizzle wraps a bare Param again in `set`, losing the placeholder.
   const bind = (column: Column, name: string) => sql`${sql.param(sql.placeholder(name), column)}`;
   return new Proxy({ bind } as unknown as Placeholders<string>, {
-    get(target, key) {
+    get(_target, key) {
       if (key === 'bind') return bind;
       if (typeof key !== 'string') return undefined;
       let p = cache.get(key);

@@ -1,15 +1,17 @@
 import {
   type DomainContext,
+  KEYSET_PARAMS,
+  keyset,
   optionalText,
+  type Page,
   requirePlainObject,
   requireText,
-  requireUuid,
   run,
   runMany,
   statement,
   ValidationError,
 } from '@exora/core';
-import { and, desc, sql } from 'drizzle-orm';
+import { and, desc } from 'drizzle-orm';
 import { type ActivityLog, activityLogs } from '../schema/activity-logs.ts';
 
 const KEYS = ['action', 'entityType', 'entityId', 'details', 'ipAddress'] as const;
@@ -32,17 +34,12 @@ const appendLog = statement.count(
 const listPage = statement.many(
   'activityLogs.list',
   activityLogs,
-  ['first', 'beforeAt', 'beforeId', 'limit'],
+  KEYSET_PARAMS,
   ({ db, t, $, owned }) =>
     db
       .select()
       .from(t)
-      .where(
-        and(
-          owned(),
-          sql`(${$.first} = ${true} or ${t.createdAt} < ${$.bind(t.createdAt, 'beforeAt')} or (${t.createdAt} = ${$.bind(t.createdAt, 'beforeAt')} and ${t.id} < ${$.beforeId}))`,
-        ),
-      )
+      .where(and(owned(), keyset.before(t.createdAt, t.id, $)))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
 );
@@ -55,10 +52,7 @@ export interface ActivityLogInput {
   ipAddress?: string | null;
 }
 
-export interface ActivityLogPage {
-  items: ActivityLog[];
-  nextCursor: string | null;
-}
+export type ActivityLogPage = Page<ActivityLog>;
 
 function entry(input: ActivityLogInput, at = 'entry') {
   const given = requirePlainObject(input, at);
@@ -69,17 +63,6 @@ function entry(input: ActivityLogInput, at = 'entry') {
     details: given.details === undefined ? {} : requirePlainObject(given.details, 'details'),
     ipAddress: optionalText(given.ipAddress, 'ipAddress', { max: 64 }) ?? null,
   };
-}
-
-const encodeCursor = (row: ActivityLog) =>
-  Buffer.from(`${row.createdAt.getTime()}:${row.id}`).toString('base64url');
-
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  const at = new Date(Number(ms));
-  if (!ms || Number.isNaN(at.getTime()) || !id)
-    throw new ValidationError('cursor', 'is not a cursor from list()');
-  return { at, id: requireUuid(id, 'cursor') };
 }
 
 /** The user's audit trail: appended, never changed, listed newest first. */
@@ -105,19 +88,11 @@ export function createActivityLogsRepository(ctx: DomainContext) {
       options: { limit?: number; cursor?: string | null; userId?: string } = {},
     ): Promise<ActivityLogPage> {
       const limit = options.limit ?? 50;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-        throw new ValidationError('limit', 'must be an integer from 1 to 500');
-      }
-      const after = options.cursor ? decodeCursor(options.cursor) : undefined;
       const rows = await run(ctx, listPage, {
         owner: options.userId,
-        first: after === undefined,
-        beforeAt: after?.at ?? new Date(0),
-        beforeId: after?.id ?? '00000000-0000-0000-0000-000000000000',
-        limit: limit + 1,
+        ...keyset.params(options.cursor, limit, 500),
       });
-      const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+      return keyset.page(rows, limit);
     },
   };
 }

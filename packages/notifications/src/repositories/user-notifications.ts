@@ -1,13 +1,15 @@
 import {
   type DomainContext,
   found,
+  KEYSET_PARAMS,
+  keyset,
   optionalText,
+  type Page,
   requirePlainObject,
   requireText,
   requireUuid,
   run,
   statement,
-  ValidationError,
 } from '@exora/core';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { type UserNotification, userNotifications } from '../schema/user-notifications.ts';
@@ -23,14 +25,11 @@ const createNotification = statement.one(
       .returning(),
 );
 
-/**
- * A page, newest first. Keyset pagination: after the first page, only rows before the cursor's
- * (created_at, id), which the (user_id, created_at, id) index serves without OFFSET.
- */
+/** A page, newest first (see `keyset`); unread ones only when asked. */
 const listPage = statement.many(
   'userNotifications.list',
   userNotifications,
-  ['first', 'beforeAt', 'beforeId', 'unreadOnly', 'limit'],
+  [...KEYSET_PARAMS, 'unreadOnly'],
   ({ db, t, $, owned }) =>
     db
       .select()
@@ -38,7 +37,7 @@ const listPage = statement.many(
       .where(
         and(
           owned(),
-          sql`(${$.first} = ${true} or ${t.createdAt} < ${$.bind(t.createdAt, 'beforeAt')} or (${t.createdAt} = ${$.bind(t.createdAt, 'beforeAt')} and ${t.id} < ${$.beforeId}))`,
+          keyset.before(t.createdAt, t.id, $),
           sql`(${$.unreadOnly} = ${false} or ${t.isRead} = ${false})`,
         ),
       )
@@ -80,22 +79,7 @@ const markAll = statement.count(
       .where(and(owned(), eq(t.isRead, false))),
 );
 
-export interface NotificationPage {
-  items: UserNotification[];
-  /** Pass to the next `list` call; null on the last page. */
-  nextCursor: string | null;
-}
-
-const encodeCursor = (row: UserNotification) =>
-  Buffer.from(`${row.createdAt.getTime()}:${row.id}`).toString('base64url');
-
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  const at = new Date(Number(ms));
-  if (!ms || Number.isNaN(at.getTime()) || !id)
-    throw new ValidationError('cursor', 'is not a cursor from list()');
-  return { at, id: requireUuid(id, 'cursor') };
-}
+export type NotificationPage = Page<UserNotification>;
 
 /** In-app notifications of a user: a service (or the user) creates them, the user reads them. */
 export function createUserNotificationsRepository(ctx: DomainContext) {
@@ -120,19 +104,11 @@ export function createUserNotificationsRepository(ctx: DomainContext) {
       options: { limit?: number; cursor?: string | null; unreadOnly?: boolean } = {},
     ): Promise<NotificationPage> {
       const limit = options.limit ?? 20;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-        throw new ValidationError('limit', 'must be an integer from 1 to 100');
-      }
-      const after = options.cursor ? decodeCursor(options.cursor) : undefined;
       const rows = await run(ctx, listPage, {
-        first: after === undefined,
-        beforeAt: after?.at ?? new Date(0),
-        beforeId: after?.id ?? '00000000-0000-0000-0000-000000000000',
+        ...keyset.params(options.cursor, limit, 100),
         unreadOnly: options.unreadOnly === true,
-        limit: limit + 1,
       });
-      const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+      return keyset.page(rows, limit);
     },
 
     async unreadCount(): Promise<number> {
