@@ -20,6 +20,7 @@ import { ensureAppRole } from '../../src/roles.ts';
 import { seed } from '../../src/seed.ts';
 import { loadSource } from '../../src/source.ts';
 import { pgAdmin, pgUrl, tempDir, uniqueName } from '../helpers.ts';
+import { rawIsolationWalk } from './raw-walk.ts';
 
 const PASSWORD = 'test-only-password';
 /** Operations of the random-walk isolation test per run (CI runs them all). */
@@ -31,6 +32,8 @@ export interface Platform {
   db: ExoraDb;
   /** Raw SQL as the application role (Postgres), without any repository. */
   app: Database | undefined;
+  /** The application role's URL (Postgres). */
+  appUrl: string | undefined;
   dispose(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function platform(dialect: Dialect): Promise<Platform> {
     return {
       db,
       app: undefined,
+      appUrl: undefined,
       async dispose() {
         await db.close();
         rmSync(dir, { recursive: true, force: true });
@@ -72,6 +76,7 @@ export async function platform(dialect: Dialect): Promise<Platform> {
   return {
     db,
     app,
+    appUrl: url,
     async dispose() {
       await Promise.all([db.close(), app.close()]);
       await admin.unsafe(`drop database if exists ${database} with (force)`);
@@ -450,6 +455,19 @@ export function platformSuite(dialect: Dialect) {
         );
         await expect(insert).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
       });
+
+      it('raw SQL as the application role: thousands of random reads and writes on every tenant-owned table stay in the tenant', async () => {
+        const actors = tenants.flatMap((t) => [
+          { id: t.admin.id, organizationId: t.organizationId, isAdmin: true },
+          { id: t.member.id, organizationId: t.organizationId, isAdmin: false },
+        ]);
+        const cpu = process.cpuUsage();
+        const result = await rawIsolationWalk(p.appUrl!, actors, OPERATIONS, 20261124);
+        expect(result.operations).toBeGreaterThanOrEqual(OPERATIONS);
+        console.info(
+          `[isolation] postgres raw SQL: ${result.operations} operations on ${result.tables} tables in ${result.ms} ms (test process CPU ${Math.round(cpuMs(process.cpuUsage(cpu)))} ms)`,
+        );
+      }, 300_000);
 
       it('a user-context transaction cannot raise its own role or move between organizations', async () => {
         const app = p.app!;
