@@ -599,8 +599,26 @@ async function benchSqlite(): Promise<Result[]> {
   }
 }
 
+const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = process.env.BENCH_DATABASE_URL || DEFAULT_ADMIN_URL;
+
+/** Where the run will write, printed before anything is created. */
+function targets(): string {
+  const lines = ['pnpm bench will use:'];
+  if (DIALECTS.includes('sqlite'))
+    lines.push('  SQLite: a new file in a temporary folder, removed at the end');
+  if (DIALECTS.includes('postgres')) {
+    const u = new URL(adminUrl);
+    lines.push(
+      `  Postgres: the server at ${u.hostname}:${u.port || 5432} as ${decodeURIComponent(u.username) || '(PGUSER)'}` +
+        ` (${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : `BENCH_DATABASE_URL is not set: the default ${DEFAULT_ADMIN_URL}`}):` +
+        ` creates a database exora_bench_<time> and drops it at the end`,
+    );
+  }
+  return lines.join('\n');
+}
+
 async function benchPostgres(): Promise<Result[]> {
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `exora_bench_${Date.now()}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const target = new URL(adminUrl);
@@ -654,11 +672,18 @@ function report(results: Result[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-const results: Result[] = [];
-if (DIALECTS.includes('sqlite')) results.push(...(await benchSqlite()));
-if (DIALECTS.includes('postgres')) results.push(...(await benchPostgres()));
-const out =
-  process.env.BENCH_OUTPUT ?? join(defaultMigrationsDir(), '..', 'docs', 'bench-results.md');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, report(results));
-console.log(`\nWritten to ${out}`);
+console.log(targets());
+try {
+  const results: Result[] = [];
+  if (DIALECTS.includes('sqlite')) results.push(...(await benchSqlite()));
+  if (DIALECTS.includes('postgres')) results.push(...(await benchPostgres()));
+  const out =
+    process.env.BENCH_OUTPUT ?? join(defaultMigrationsDir(), '..', 'docs', 'bench-results.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, report(results));
+  console.log(`\nWritten to ${out}`);
+} catch (error) {
+  console.error(`error: ${(error as Error).message}`);
+  if (process.env.DEBUG) console.error(error);
+  process.exitCode = 1;
+}

@@ -129,7 +129,12 @@ async function withDb<R>(cli: Cli, mustExist: boolean, fn: (db: Database) => Pro
   }
 }
 
-export async function run(argv: string[], out: Out = console.log): Promise<number> {
+/** `out` is the command's output (stdout); `warn` takes warnings (stderr), so JSON stays clean. */
+export async function run(
+  argv: string[],
+  out: Out = console.log,
+  warn: Out = console.error,
+): Promise<number> {
   const cli = parse(argv);
   if (cli.values.help || cli.command === 'help') {
     out(USAGE);
@@ -249,11 +254,22 @@ export async function run(argv: string[], out: Out = console.log): Promise<numbe
       return withDb(cli, false, async (db) => {
         const password = process.env.EXORA_APP_PASSWORD;
         const r = await ensureAppRole(db, { appRole: role, ...(password ? { password } : {}) });
+        const what = r.created
+          ? `created role ${r.role}${r.passwordSet ? ' with the password from EXORA_APP_PASSWORD' : ''}`
+          : r.passwordSet
+            ? `role ${r.role} already exists: its password was changed to EXORA_APP_PASSWORD`
+            : `role ${r.role} already exists (password unchanged: EXORA_APP_PASSWORD is not set)`;
         out(
-          `${r.created ? 'created role' : 'role already exists:'} ${r.role}; ` +
-            `DML granted on ${plural(r.tables, 'table')} in ${r.schema} (tables owned by ${r.owner}), ` +
-            'none on the migration history',
+          `${what}; DML granted on ${plural(r.tables, 'table')} in ${r.schema} ` +
+            `(tables owned by ${r.owner}), none on the migration history`,
         );
+        if (r.ownerIsSuperuser) {
+          warn(
+            `warning: the migration owner ${r.owner} is a superuser: row-level security does not ` +
+              'apply to it. In production run db:migrate as a non-superuser owner (see ' +
+              'apps/migrations/README.md, Roles).',
+          );
+        }
         return 0;
       });
     }

@@ -12,9 +12,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { type Dialect, isPostgresUrl, resolveDatabaseUrl } from '@exora/core';
+import { fileURLToPath } from 'node:url';
+import { type Dialect, isPostgresUrl, redactUrl, resolveDatabaseUrl } from '@exora/core';
 import type { Snapshot } from './diff.ts';
-import { MigrationError } from './errors.ts';
+import { MigrationError, UsageError } from './errors.ts';
 
 export const BREAKPOINT = '--> statement-breakpoint';
 export const DESTRUCTIVE_MARKER = '-- exora:allow-destructive';
@@ -60,10 +61,17 @@ export function repoRoot(from = process.cwd()): string {
  * apps/migrations).
  */
 export function databaseUrl(url: string = resolveDatabaseUrl()): string {
-  if (isPostgresUrl(url) || /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  if (isPostgresUrl(url)) return url;
+  if (/^file:\/\//i.test(url)) return fileURLToPath(url);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new UsageError(unsupportedScheme(url));
   if (/^((file|sqlite):)?:memory:$/i.test(url)) return url;
   const path = url.replace(/^(file|sqlite):/i, '');
   return isAbsolute(path) ? path : resolve(repoRoot(), path);
+}
+
+/** The message for a URL of another scheme: the words `connect()` uses, for every command. */
+export function unsupportedScheme(url: string): string {
+  return `Unsupported database URL scheme in ${redactUrl(url)}: use postgres://, file:, a path or :memory:`;
 }
 
 /** The committed migrations folder: `drizzle/` at the repository root. */

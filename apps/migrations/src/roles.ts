@@ -32,6 +32,10 @@ export interface RolesResult {
   owner: string;
   schema: string;
   tables: number;
+  /** The password was set from `options.password` (on a role that existed, it was changed). */
+  passwordSet: boolean;
+  /** The migration owner is a superuser: row-level security does not apply to it. */
+  ownerIsSuperuser: boolean;
 }
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -104,6 +108,17 @@ export async function ensureAppRole(db: Database, options: RolesOptions): Promis
     const [count] = await tx.execute<{ n: number }>(sql`
       select count(*)::int as n from pg_tables
       where schemaname = current_schema() and tablename <> ${HISTORY_TABLE}`);
-    return { role, created: !existing, owner, schema, tables: Number(count?.n ?? 0) };
+    const [ownerRole] = await tx.execute<{ super: boolean }>(
+      sql`select rolsuper as super from pg_roles where rolname = ${owner}`,
+    );
+    return {
+      role,
+      created: !existing,
+      owner,
+      schema,
+      tables: Number(count?.n ?? 0),
+      passwordSet: Boolean(options.password),
+      ownerIsSuperuser: Boolean(ownerRole?.super),
+    };
   });
 }

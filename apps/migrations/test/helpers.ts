@@ -102,11 +102,16 @@ export function pgUrl(database: string, user?: string, password?: string): strin
 export const uniqueName = (prefix: string) => `${prefix}_${randomBytes(5).toString('hex')}`;
 
 /** Runs the CLI in this process, capturing what it prints. */
-export async function cli(args: string[]): Promise<{ code: number; out: string }> {
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const { runCli } = await import('../src/index.ts');
   const lines: string[] = [];
-  const code = await runCli(args, (l) => lines.push(l));
-  return { code, out: lines.join('\n') };
+  const warnings: string[] = [];
+  const code = await runCli(
+    args,
+    (l) => lines.push(l),
+    (l) => warnings.push(l),
+  );
+  return { code, out: lines.join('\n'), err: warnings.join('\n') };
 }
 
 export interface ChildResult {

@@ -76,6 +76,24 @@ async function settle<T extends unknown[]>(
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }
 
+/**
+ * The URL messages show. When the URL leaves out the host or the database (`postgres://` with
+ * PGHOST / PGDATABASE / PGUSER / PGPORT set), the ones postgres.js actually connects to, so
+ * `postgres://` alone never hides which server and database a command used. No password.
+ */
+export function effectiveSafeUrl(
+  url: string,
+  safeUrl: string,
+  options: { host?: readonly string[]; port?: readonly number[]; database?: string; user?: string },
+): string {
+  const rest = url.replace(/^postgres(ql)?:\/\//i, '');
+  const authority = rest.split(/[/?]/)[0]!.replace(/^[^@]*@/, '');
+  const database = rest.includes('/') ? rest.slice(rest.indexOf('/') + 1).split('?')[0] : '';
+  if (authority && database) return safeUrl;
+  const hosts = (options.host ?? []).map((h, i) => `${h}:${options.port?.[i] ?? 5432}`);
+  return `postgres://${options.user ? `${options.user}@` : ''}${hosts.join(',')}/${options.database ?? ''}`;
+}
+
 export function openPostgres(
   url: string,
   safeUrl: string,
@@ -92,6 +110,7 @@ export function openPostgres(
     // (postgres.js' default grows to 20 s after a few failed attempts).
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2) * (0.5 + Math.random() / 2),
   });
+  const shownUrl = effectiveSafeUrl(url, safeUrl, client.options);
   const rawDb = drizzle(client) as unknown as DrizzleHandle;
   const schema = schemaInfo(tables);
   const key = {};
@@ -243,7 +262,7 @@ export function openPostgres(
     schema,
     db: rawDb,
     inTransaction: false,
-    safeUrl,
+    safeUrl: shownUrl,
     table: (t) => t.pg,
     async run(call, stmt, params) {
       const c = compiled(stmt as never);

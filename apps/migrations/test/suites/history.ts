@@ -28,6 +28,7 @@ export function historySuite(ctx: MigrationsContext) {
       expect(back).toEqual({
         code: 0,
         out: `rollback ${ctx.dialect} ${test.db.safeUrl}\nrolled back 0002_create_fixture_kinds_fixture_notes`,
+        err: '',
       });
       expect((await readHistory(test.db)).map((h) => h.name)).toEqual(['0001_init']);
       expect(await tableNames(test.db)).toEqual(['sample_items', 'sample_owners']);

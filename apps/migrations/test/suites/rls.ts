@@ -1,6 +1,6 @@
 import { connect, type Database } from '@exora/core';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { push } from '../../src/push.ts';
 import { ensureAppRole } from '../../src/roles.ts';
 import { cli, failure, pgAdmin, pgUrl, runMain, sourceV2, uniqueName } from '../helpers.ts';
@@ -132,12 +132,56 @@ function rlsPostgres(ctx: MigrationsContext) {
       expect(all[0]!.n).toBe(3);
     });
 
-    it('db:roles is idempotent', async () => {
-      const { code, out } = await cli(['roles', '--url', pgUrl(database), '--role', app]);
-      expect(code).toBe(0);
-      expect(out).toBe(
-        `role already exists: ${app}; DML granted on 4 tables in public (tables owned by ${owner}), none on the migration history`,
+    it('db:roles is idempotent and says whether it changed the password', async () => {
+      vi.stubEnv('EXORA_APP_PASSWORD', '');
+      try {
+        const { code, out, err } = await cli(['roles', '--url', pgUrl(database), '--role', app]);
+        expect(code).toBe(0);
+        expect(out).toBe(
+          `role ${app} already exists (password unchanged: EXORA_APP_PASSWORD is not set); DML granted on 4 tables in public (tables owned by ${owner}), none on the migration history`,
+        );
+        // The owner is not a superuser: no warning.
+        expect(err).toBe('');
+        const next = 'another-test-password';
+        vi.stubEnv('EXORA_APP_PASSWORD', next);
+        const changed = await cli(['roles', '--url', pgUrl(database), '--role', app]);
+        expect(changed.code).toBe(0);
+        expect(changed.out).toContain(
+          `role ${app} already exists: its password was changed to EXORA_APP_PASSWORD;`,
+        );
+        expect(changed.out).not.toContain(next);
+        const withNew = connect(pgUrl(database, app, next));
+        try {
+          expect(await count(withNew, 'select 1 as n')).toBe(1);
+        } finally {
+          await withNew.close();
+        }
+      } finally {
+        vi.unstubAllEnvs();
+        await ensureAppRole(asAdmin, { appRole: app, password: PASSWORD });
+      }
+    });
+
+    it('db:roles warns when the migration owner is a superuser', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      const [me] = await test.db.execute<{ super: boolean }>(
+        sql`select rolsuper as super from pg_roles where rolname = current_user`,
       );
+      const role = uniqueName('exora_app');
+      try {
+        const { code, err } = await cli(['roles', '--url', test.url, '--role', role]);
+        expect(code).toBe(0);
+        const warning =
+          /^warning: the migration owner \S+ is a superuser: row-level security does not apply to it/;
+        // The harness's administrator is normally a superuser; the owner above is not.
+        if (me!.super) expect(err).toMatch(warning);
+        else expect(err).toBe('');
+      } finally {
+        // Its grants live in the test database and on it: DROP OWNED there removes both.
+        await test.db.execute(sql.raw(`DROP OWNED BY ${role}`));
+        await admin.unsafe(`drop role if exists ${role}`);
+      }
     });
 
     it('refuses to use the migration owner as the application role', async () => {
