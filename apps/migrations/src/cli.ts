@@ -16,6 +16,7 @@ import { push } from './push.ts';
 import { DEFAULT_APP_ROLE, ensureAppRole } from './roles.ts';
 import { type SeedResult, seed } from './seed.ts';
 import { loadSource } from './source.ts';
+import { assertPushed, runStudio, STUDIO_PORT, studioWarning } from './studio.ts';
 import { formatReport, verify } from './verify.ts';
 
 const USAGE = `Usage: tsx src/cli.ts <command> [options]
@@ -30,6 +31,8 @@ Commands:
   verify     compare the database with the schema; exit 1 on drift      [--json]
   seed       insert reference rows (ON CONFLICT DO NOTHING)
   roles      create the application role and grant it DML (Postgres)   [--role <name>]
+  studio     drizzle-kit studio on 127.0.0.1 (needs the internet: the UI is drizzle's hosted
+             page; its server runs any SQL as the URL's role)             [--port <n>]
 
 Options:
   --url <url>       database (default: DATABASE_URL, else PGHOST/PGDATABASE, else data/exora.db)
@@ -52,6 +55,7 @@ interface Cli {
     dialect?: string;
     steps?: string;
     role?: string;
+    port?: string;
     help?: boolean;
   };
 }
@@ -72,6 +76,7 @@ function parse(argv: string[]): Cli {
         dialect: { type: 'string' },
         steps: { type: 'string' },
         role: { type: 'string' },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -185,6 +190,23 @@ export async function run(
             ? 'already up to date: nothing applied'
             : `applied ${plural(result.applied.length, 'migration')}`;
         out(`${applied}; ${seedLine(result.seed)}`);
+        // Migrations only add what they create: a database changed by hand stays changed.
+        const { differences } = await verify(db, source);
+        if (differences.length > 0) {
+          out(
+            `DRIFT: the database still differs from the schema in ${plural(differences.length, 'place')} ` +
+              `(${differences
+                .slice(0, 3)
+                .map(
+                  (d) =>
+                    `${d.object} ${d.name} ${d.problem === 'unexpected' ? 'not in the schema' : d.problem}`,
+                )
+                .join(', ')}${differences.length > 3 ? ', ...' : ''}): ` +
+              'pushing does not change objects a migration already made. Run `pnpm db:verify` ' +
+              'for every difference and the SQL that repairs it.',
+          );
+          return 1;
+        }
         return 0;
       });
     }
@@ -272,6 +294,18 @@ export async function run(
         }
         return 0;
       });
+    }
+    case 'studio': {
+      const port = cli.values.port === undefined ? STUDIO_PORT : Number(cli.values.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new UsageError('--port must be a port number (1-65535)');
+      }
+      const url = databaseUrl(cli.values.url);
+      await withDb(cli, true, async (db) => {
+        await assertPushed(db);
+        warn(await studioWarning(db, port));
+      });
+      return runStudio(url, port, schemaPaths(cli));
     }
     default:
       throw new UsageError(`Unknown command "${cli.command}"\n\n${USAGE}`);

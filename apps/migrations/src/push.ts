@@ -4,25 +4,31 @@
  * `pnpm db:generate`), so it never reports success for a database that does not match.
  */
 import type { Database, Dialect } from '@exora/core';
+import { coverage, coverageAdvice } from './coverage.ts';
 import { StaleMigrationsError } from './errors.ts';
-import { pendingChange } from './generate.ts';
-import { type MigrateOptions, migrate } from './migrator.ts';
+import { type MigrateOptions, migrate, readHistory } from './migrator.ts';
 import { type SeedResult, seed } from './seed.ts';
 import type { SchemaSource } from './source.ts';
 
-/** Throws when `drizzle/<dialect>` is behind the schema. */
+/**
+ * Throws when `drizzle/<dialect>` does not cover the schema: behind it (run `pnpm db:generate`)
+ * or ahead of it (a generated migration whose schema change was undone: delete it). `applied`
+ * are the migrations the database has, to say which of those to roll back first.
+ */
 export async function assertMigrationsCurrent(
   source: SchemaSource,
   dir: string,
   dialect: Dialect,
+  applied: readonly string[] = [],
 ): Promise<void> {
-  const { plan } = await pendingChange(source, dir, dialect);
-  if (plan.empty) return;
-  const sample = plan.up.statements[0]!.split('\n')[0]!.slice(0, 100);
+  const c = await coverage(source, dir, dialect);
+  if (c.state === 'current') return;
+  const advice = coverageAdvice(
+    c,
+    c.ahead.filter((n) => applied.includes(n)),
+  );
   throw new StaleMigrationsError(
-    `${dir}/${dialect} is behind the schema (${source.label}): ${plan.up.statements.length} ` +
-      `statement(s) are in no migration, starting with: ${sample}\n` +
-      'Run `pnpm db:generate` and commit drizzle/, then push again. Nothing was applied.',
+    `${advice}${c.state === 'behind' ? ' Then push again.' : ''} Nothing was applied.`,
   );
 }
 
@@ -37,7 +43,13 @@ export async function push(
   source: SchemaSource,
   options: MigrateOptions = {},
 ): Promise<PushResult> {
-  await assertMigrationsCurrent(source, dir, db.dialect);
+  const history = await readHistory(db);
+  await assertMigrationsCurrent(
+    source,
+    dir,
+    db.dialect,
+    history.map((h) => h.name),
+  );
   const { applied } = await migrate(db, dir, options);
   return { applied, seed: await seed(db, source) };
 }

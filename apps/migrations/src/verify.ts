@@ -17,9 +17,10 @@ import {
   type TableShape,
 } from '@exora/core';
 import { sql } from 'drizzle-orm';
+import { type Coverage, coverage, coverageAdvice } from './coverage.ts';
 import { currentSnapshot, emptySnapshot, migrationSql } from './diff.ts';
-import { pendingChange } from './generate.ts';
 import { applyStatements, runStatements, status } from './migrator.ts';
+import { type Repair, repairFor } from './repair.ts';
 import type { SchemaSource } from './source.ts';
 
 export interface Shape {
@@ -58,6 +59,8 @@ export interface Difference {
   property?: string;
   expected?: unknown;
   actual?: unknown;
+  /** The statements that repair it (printed, never run), or a note why there are none. */
+  repair?: Repair;
 }
 
 export interface VerifyReport {
@@ -72,8 +75,11 @@ export interface VerifyReport {
     applied: number;
     pending: string[];
     problems: string[];
-    /** The schema has changes no migration file covers (run `pnpm db:generate`). */
+    /** drizzle/ does not cover the schema: `coverage.state` is `behind` or `ahead`. */
     stale: boolean;
+    coverage: Coverage;
+    /** The applied migrations' names. */
+    appliedNames: string[];
   };
 }
 
@@ -190,8 +196,12 @@ export async function createSchemaStatements(
 }
 
 /** The shape the schema gives a fresh database, built in a scratch one and read back. */
-export async function expectedShape(db: Database, source: SchemaSource): Promise<Shape> {
-  const statements = await createSchemaStatements(source, db.dialect);
+export async function expectedShape(
+  db: Database,
+  source: SchemaSource,
+  statements?: readonly string[],
+): Promise<Shape> {
+  statements ??= await createSchemaStatements(source, db.dialect);
   if (db.dialect === 'sqlite') {
     const scratch = connect(':memory:');
     try {
@@ -353,17 +363,19 @@ export async function verify(
   source: SchemaSource,
   migrationsDir?: string,
 ): Promise<VerifyReport> {
-  const expected = await expectedShape(db, source);
+  const statements = await createSchemaStatements(source, db.dialect);
+  const expected = await expectedShape(db, source, statements);
   const actual = await actualShape(db);
-  const differences = compareShapes(expected, actual);
+  const differences = compareShapes(expected, actual).map((d) => ({
+    ...d,
+    repair: repairFor(db.dialect, d, statements),
+  }));
   const tables = Object.values(expected.tables);
   const migrations = migrationsDir === undefined ? undefined : await status(db, migrationsDir);
-  const stale =
-    migrationsDir === undefined
-      ? false
-      : !(await pendingChange(source, migrationsDir, db.dialect)).plan.empty;
+  const covered =
+    migrationsDir === undefined ? undefined : await coverage(source, migrationsDir, db.dialect);
   return {
-    ...(migrations === undefined
+    ...(migrations === undefined || covered === undefined
       ? {}
       : {
           migrations: {
@@ -372,7 +384,9 @@ export async function verify(
             problems: migrations
               .filter((m) => !['applied', 'pending'].includes(m.state))
               .map((m) => `${m.name}: ${m.state}`),
-            stale,
+            stale: covered.state !== 'current',
+            coverage: covered,
+            appliedNames: migrations.filter((m) => m.state === 'applied').map((m) => m.name),
           },
         }),
     ok: differences.length === 0,
@@ -397,26 +411,41 @@ const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 export function formatReport(report: VerifyReport): string {
   const head = `verify ${report.dialect} ${report.database} against ${report.schema}`;
   const e = report.expected;
+  const m = report.migrations;
+  const notes: string[] = [];
+  if (m && m.pending.length > 0) {
+    notes.push(
+      `${m.pending.length} migration(s) not applied: ${m.pending.join(', ')}; run pnpm db:migrate or pnpm db:push`,
+    );
+  }
+  if (m && m.problems.length > 0) notes.push(`migration history: ${m.problems.join(', ')}`);
+  if (m?.stale) {
+    const c = m.coverage;
+    notes.push(
+      `STALE: ${coverageAdvice(
+        c,
+        c.ahead.filter((n) => m.appliedNames.includes(n)),
+      )}`,
+    );
+  }
+  const indent = (text: string, prefix: string) =>
+    text
+      .split('\n')
+      .map((l) => `${prefix}${l}`)
+      .join('\n');
   if (report.ok) {
-    return `${head}\nOK: the database matches the schema (${e.tables} tables, ${e.indexes} indexes, ${e.triggers} triggers, ${e.policies} policies)`;
+    return [
+      head,
+      `OK: the database matches the schema (${e.tables} tables, ${e.indexes} indexes, ${e.triggers} triggers, ${e.policies} policies)`,
+      ...notes.map((n) => indent(n, '  ')),
+    ].join('\n');
   }
   const lines = [head, `DRIFT: ${report.differences.length} difference(s)`];
+  for (const n of notes) lines.push(indent(n, '  '));
   const groups = new Map<string, Difference[]>();
   for (const d of report.differences) {
     const key = d.table ? `table ${d.table}` : 'database';
     groups.set(key, [...(groups.get(key) ?? []), d]);
-  }
-  const m = report.migrations;
-  if (m && m.pending.length > 0) {
-    lines.push(
-      `  (${m.pending.length} migration(s) not applied: ${m.pending.join(', ')}; run pnpm db:migrate or pnpm db:push)`,
-    );
-  }
-  if (m && m.problems.length > 0) lines.push(`  (migration history: ${m.problems.join(', ')})`);
-  if (m?.stale) {
-    lines.push(
-      `  (${report.dialect} migrations are behind the schema: run pnpm db:generate, then pnpm db:push)`,
-    );
   }
   for (const [key, diffs] of groups) {
     lines.push(`  ${key}`);
@@ -430,7 +459,13 @@ export function formatReport(report: VerifyReport): string {
       } else {
         lines.push(`    + ${d.object} ${d.name}: not in the schema`);
       }
+      for (const statement of d.repair?.sql ?? []) lines.push(indent(statement, '        '));
+      if (d.repair?.note) lines.push(`        -- ${d.repair.note}`);
     }
   }
+  lines.push(
+    'The indented SQL repairs each difference: read it, then run it as the migration owner',
+    '(psql / sqlite3), or put it in a custom migration (pnpm db:generate --custom).',
+  );
   return lines.join('\n');
 }

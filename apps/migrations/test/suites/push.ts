@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { introspect } from '@exora/core';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -5,7 +7,16 @@ import { StaleMigrationsError } from '../../src/errors.ts';
 import { readHistory } from '../../src/migrator.ts';
 import { push } from '../../src/push.ts';
 import { verify } from '../../src/verify.ts';
-import { cli, FIXTURES, fixtureMigrations, sourceV1, sourceV2, tableNames } from '../helpers.ts';
+import {
+  cli,
+  copyDir,
+  FIXTURES,
+  fixtureMigrations,
+  runMain,
+  sourceV1,
+  sourceV2,
+  tableNames,
+} from '../helpers.ts';
 import type { MigrationsContext } from './context.ts';
 
 export function pushSuite(ctx: MigrationsContext) {
@@ -111,6 +122,92 @@ export function pushSuite(ctx: MigrationsContext) {
       const { verify } = await import('../../src/verify.ts');
       const report = await verify(db, sourceV2, onlyV1);
       expect(report.migrations).toMatchObject({ pending: [], stale: true });
+    });
+
+    it('on a drifted database says so instead of only "already up to date", and exits 1', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      await test.db.execute(sql.raw('DROP INDEX sample_items_owner_idx'));
+      const { code, out } = await cli([
+        'push',
+        '--url',
+        test.url,
+        '--dir',
+        ctx.dir(),
+        '--schema',
+        `${FIXTURES}v2.ts`,
+      ]);
+      expect(code).toBe(1);
+      expect(out).toContain('already up to date: nothing applied');
+      expect(out).toContain(
+        'DRIFT: the database still differs from the schema in 1 place (index sample_items_owner_idx missing)',
+      );
+      expect(out).toContain(
+        'Run `pnpm db:verify` for every difference and the SQL that repairs it.',
+      );
+    });
+
+    it('a generated migration whose schema change was undone: drizzle/ is ahead, and every command says so', async () => {
+      // As after `pnpm db:generate` then `git checkout .`: 0001 committed, 0002 left untracked,
+      // and the schema back at v1.
+      const dir = ctx.track(copyDir(ctx.dir()));
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], {
+          cwd: dir,
+          stdio: 'ignore',
+        });
+      git('init', '-q');
+      git(
+        'add',
+        ...['sqlite', 'postgres'].flatMap((d) => [
+          `${d}/0001_init.sql`,
+          `${d}/0001_init.down.sql`,
+          `${d}/meta/0001_snapshot.json`,
+        ]),
+      );
+      git('commit', '-qm', 'v1');
+      const v1 = ['--dir', dir, '--schema', `${FIXTURES}v1.ts`];
+      const ahead = '0002_create_fixture_kinds_fixture_notes';
+
+      const fresh = await ctx.database();
+      const refused = await runMain(['push', '--url', fresh.url, ...v1]);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(
+        `${dir}/${ctx.dialect} is ahead of the schema (${FIXTURES}v1.ts): ${ahead} (untracked by git: generated and never committed)`,
+      );
+      expect(refused.err).toContain('Do not run `pnpm db:generate`');
+      expect(refused.err).not.toContain('behind');
+      expect(refused.err).not.toContain('db:rollback');
+      expect(await tableNames(fresh.db)).toEqual([]);
+
+      // Pushed while the change was there: it says to roll 0002 back first.
+      const applied = await ctx.database();
+      await push(applied.db, ctx.dir(), sourceV2);
+      const withIt = await runMain(['push', '--url', applied.url, ...v1]);
+      expect(withIt.err).toContain(
+        `The database has ${ahead} applied: run \`pnpm db:rollback --steps 1\``,
+      );
+
+      // verify: the human report and the JSON agree (stale), on a database that matches v1.
+      const { migrate } = await import('../../src/migrator.ts');
+      const only1 = ctx.track(copyDir(dir));
+      for (const d of ['sqlite', 'postgres']) {
+        for (const f of readdirSync(`${only1}/${d}`))
+          if (f.startsWith('0002')) rmSync(`${only1}/${d}/${f}`);
+        rmSync(`${only1}/${d}/meta/0002_snapshot.json`);
+      }
+      const v1db = await ctx.database();
+      await migrate(v1db.db, only1);
+      const human = await cli(['verify', '--url', v1db.url, ...v1]);
+      const json = JSON.parse((await cli(['verify', '--json', '--url', v1db.url, ...v1])).out);
+      expect(json.ok).toBe(true);
+      expect(json.migrations).toMatchObject({
+        stale: true,
+        coverage: { state: 'ahead', ahead: [ahead], untracked: [ahead] },
+      });
+      expect(human.code).toBe(json.ok ? 0 : 1);
+      expect(human.out).toContain('OK: the database matches the schema');
+      expect(human.out).toContain(`  STALE: ${dir}/${ctx.dialect} is ahead of the schema`);
     });
 
     it('says "nothing to seed" when the schema has no reference data', async () => {

@@ -152,6 +152,71 @@ export function verifySuite(ctx: MigrationsContext) {
       });
     }
 
+    it('the human report shows the SQL that repairs each difference, and running it repairs the database', async () => {
+      const test = await ctx.database();
+      await push(test.db, ctx.dir(), sourceV2);
+      const { introspect } = await import('@exora/core');
+      const policy = (await introspect(test.db)).tables.fixture_notes!.policies[0]?.name;
+      const damage =
+        ctx.dialect === 'postgres'
+          ? [
+              'DROP INDEX sample_items_owner_idx',
+              'DROP TRIGGER fixture_notes_touch_updated_at ON fixture_notes',
+              'ALTER TABLE sample_items ADD COLUMN junk text',
+              'CREATE INDEX stray_idx ON sample_owners (email)',
+              'ALTER TABLE sample_items ALTER COLUMN position SET DEFAULT 7',
+              'ALTER TABLE fixture_kinds ALTER COLUMN label DROP NOT NULL',
+              'ALTER TABLE fixture_notes NO FORCE ROW LEVEL SECURITY',
+              `DROP POLICY ${policy} ON fixture_notes`,
+              'DROP VIEW sample_item_counts',
+            ]
+          : [
+              'DROP INDEX sample_items_owner_idx',
+              'DROP TRIGGER fixture_notes_touch_updated_at',
+              'ALTER TABLE sample_items ADD COLUMN junk text',
+              'CREATE INDEX stray_idx ON sample_owners (email)',
+              'DROP VIEW sample_item_counts',
+            ];
+      for (const s of damage) await test.db.execute(sql.raw(s));
+      const report = await verify(test.db, sourceV2);
+      expect(report.differences.length).toBeGreaterThanOrEqual(damage.length);
+      const { out, code } = await verifyCli(test.url);
+      expect(code).toBe(1);
+      const json = JSON.parse((await verifyCli(test.url, '--json')).out) as VerifyReport;
+      for (const d of json.differences) {
+        // Every difference here has SQL, shown under it in the human report.
+        expect({ d: brief(d), sql: d.repair?.sql.length ?? 0 }).not.toMatchObject({ sql: 0 });
+        for (const statement of d.repair!.sql) expect(out).toContain(statement.split('\n')[0]);
+      }
+      expect(out).toContain('The indented SQL repairs each difference');
+      // The printed SQL, run in order, brings the database back to the schema.
+      for (const d of json.differences) {
+        for (const statement of d.repair!.sql) await test.db.execute(sql.raw(statement));
+      }
+      expect((await verify(test.db, sourceV2)).differences.map(brief)).toEqual([]);
+    });
+
+    if (ctx.dialect === 'sqlite') {
+      it('SQLite: what it cannot change in place gets a note instead of SQL', async () => {
+        const test = await ctx.database();
+        await push(test.db, ctx.dir(), sourceV2);
+        await test.db.execute(sql.raw('PRAGMA foreign_keys=OFF'));
+        for (const s of [
+          'CREATE TABLE `__k` (`id` text PRIMARY KEY NOT NULL, `label` text NOT NULL, `position` real DEFAULT 0 NOT NULL)',
+          'INSERT INTO `__k` SELECT * FROM `fixture_kinds`',
+          'DROP TABLE `fixture_kinds`',
+          'ALTER TABLE `__k` RENAME TO `fixture_kinds`',
+        ])
+          await test.db.execute(sql.raw(s));
+        await test.db.execute(sql.raw('PRAGMA foreign_keys=ON'));
+        const { out } = await verifyCli(test.url);
+        expect(out).toContain('    ~ column position: type is real, expected integer');
+        expect(out).toContain(
+          '        -- SQLite cannot change this in place: the table must be rebuilt',
+        );
+      });
+    }
+
     it('exits 2 with a clear message when the database cannot be reached', async () => {
       const url =
         ctx.dialect === 'postgres'
