@@ -21,11 +21,11 @@ export interface Repair {
 const q = (dialect: Dialect, name: string) =>
   dialect === 'postgres' ? `"${name.replaceAll('"', '""')}"` : `\`${name.replaceAll('`', '``')}\``;
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The schema-creating statement that creates the object `name` (any quoting, optional schema). */
 function creating(statements: readonly string[], name: string): string | undefined {
-  const n = `["\`]?${escape(name)}["\`]?`;
+  const n = `["\`]?${escapeRe(name)}["\`]?`;
   const create = new RegExp(
     `^CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:UNIQUE\\s+)?(?:TABLE|INDEX|POLICY|TRIGGER|VIEW|FUNCTION|TYPE|EXTENSION)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(?:["\`]?\\w+["\`]?\\.)?${n}(?=[\\s(]|$)`,
     'i',
@@ -36,7 +36,7 @@ function creating(statements: readonly string[], name: string): string | undefin
 
 /** A table's own statements: CREATE TABLE, its indexes, constraints, policies, RLS (not triggers). */
 function tableStatements(statements: readonly string[], table: string): string[] {
-  const t = `["\`]?${escape(table)}["\`]?`;
+  const t = `["\`]?${escapeRe(table)}["\`]?`;
   const own = new RegExp(
     `^(CREATE\\s+TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(?:["\`]?\\w+["\`]?\\.)?${t}[\\s(]|CREATE\\s+(?:UNIQUE\\s+)?INDEX\\s+.*\\sON\\s+(?:ONLY\\s+)?(?:["\`]?\\w+["\`]?\\.)?${t}[\\s(]|CREATE\\s+POLICY\\s+.*\\sON\\s+(?:["\`]?\\w+["\`]?\\.)?${t}\\s|ALTER\\s+TABLE\\s+(?:ONLY\\s+)?(?:["\`]?\\w+["\`]?\\.)?${t}\\s)`,
     'is',
@@ -44,10 +44,7 @@ function tableStatements(statements: readonly string[], table: string): string[]
   return statements.filter((s) => own.test(s.trim()));
 }
 
-function columnSql(
-  dialect: Dialect,
-  col: { type: string; notNull: boolean; default: string | null },
-) {
+function columnSql(col: { type: string; notNull: boolean; default: string | null }) {
   return `${col.type}${col.notNull ? ' NOT NULL' : ''}${col.default !== null ? ` DEFAULT ${col.default}` : ''}`;
 }
 
@@ -109,7 +106,7 @@ export function repairFor(dialect: Dialect, d: Difference, statements: readonly 
     }
     if (d.object === 'column') {
       const col = d.expected as { type: string; notNull: boolean; default: string | null };
-      const add = `ALTER TABLE ${table} ADD COLUMN ${name} ${columnSql(dialect, col)};`;
+      const add = `ALTER TABLE ${table} ADD COLUMN ${name} ${columnSql(col)};`;
       return col.notNull && col.default === null
         ? { sql: [add], note: 'NOT NULL without a default: fails if the table has rows' }
         : { sql: [add] };
