@@ -45,7 +45,7 @@ export function historySuite(ctx: MigrationsContext) {
       ]);
       expect(drift.code).toBe(1);
       expect(drift.out).toContain(
-        '(1 migration(s) not applied: 0002_create_fixture_kinds_fixture_notes; run pnpm db:migrate or pnpm db:push)',
+        '  1 migration(s) not applied: 0002_create_fixture_kinds_fixture_notes; run pnpm db:migrate or pnpm db:push',
       );
 
       const forward = await cli(['migrate', '--url', test.url, '--dir', ctx.dir()]);
