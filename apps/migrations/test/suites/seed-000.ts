@@ -251,7 +251,9 @@ export function seed000Suite(dialect: Dialect) {
                or coalesce(s.active_agents, 0) <> (select count(*) from user_agents a where a.user_id = u.id and a.status = 'active')
                or coalesce(s.total_activities, 0) <> (select count(*) from agent_activities x where x.user_id = u.id)
                or coalesce(s.successful_activities, 0) <> (select count(*) from agent_activities x where x.user_id = u.id and x.status = 'success')
-               or coalesce(s.failed_activities, 0) <> (select count(*) from agent_activities x where x.user_id = u.id and x.status = 'failure')`);
+               or coalesce(s.failed_activities, 0) <> (select count(*) from agent_activities x where x.user_id = u.id and x.status = 'failure')
+               or not ((s.last_activity_at is null and (select max(created_at) from agent_activities x where x.user_id = u.id) is null)
+                 or s.last_activity_at = (select max(created_at) from agent_activities x where x.user_id = u.id))`);
           expect(drift).toEqual([]);
         }),
         { numRuns: dialect === 'postgres' ? 4 : 6, seed: 20261123, endOnFailure: true },
@@ -261,6 +263,57 @@ export function seed000Suite(dialect: Dialect) {
       expect(stats?.userId).toBe(users[0]!.id);
       expect(await db.forUser(bob.id).userStatistics.get()).toBeNull();
     }, 240_000);
+
+    it('keeps user_statistics exact when many writers change one user at once', async () => {
+      const user = await newUser();
+      const me = db.forUser(user.id);
+      const templates = await me.agentTemplates.list();
+      const agents = await Promise.all(
+        templates.map((t) => me.userAgents.createFromTemplate({ templateId: t.id })),
+      );
+      // 120 activities and status changes, as many at once as the pool allows, from separate
+      // connections on Postgres: each trigger's recount must see what the others committed.
+      await Promise.all(
+        Array.from({ length: 120 }, (_, i) => {
+          const agent = agents[i % agents.length]!;
+          if (i % 10 === 9) return me.userAgents.pause(agent.id).catch(() => undefined);
+          return me.agentActivities.record({
+            agentId: agent.id,
+            activityType: 'burst',
+            status: i % 3 === 0 ? 'failure' : 'success',
+          });
+        }),
+      );
+      const [row] = await asService(sql`
+        select
+          s.total_agents, s.active_agents, s.total_activities, s.successful_activities,
+          s.failed_activities, s.last_activity_at,
+          (select count(*) from user_agents a where a.user_id = s.user_id) as agents,
+          (select count(*) from user_agents a where a.user_id = s.user_id and a.status = 'active') as active,
+          (select count(*) from agent_activities x where x.user_id = s.user_id) as activities,
+          (select count(*) from agent_activities x where x.user_id = s.user_id and x.status = 'success') as successes,
+          (select count(*) from agent_activities x where x.user_id = s.user_id and x.status = 'failure') as failures,
+          (select max(created_at) from agent_activities x where x.user_id = s.user_id) as last_at
+        from user_statistics s where s.user_id = ${user.id}`);
+      const r = row as Record<string, unknown>;
+      const n = (k: string) => Number(r[k]);
+      expect({
+        agents: n('total_agents'),
+        active: n('active_agents'),
+        activities: n('total_activities'),
+        successes: n('successful_activities'),
+        failures: n('failed_activities'),
+        lastAt: new Date(r.last_activity_at as string | number).getTime(),
+      }).toEqual({
+        agents: n('agents'),
+        active: n('active'),
+        activities: n('activities'),
+        successes: n('successes'),
+        failures: n('failures'),
+        lastAt: new Date(r.last_at as string | number).getTime(),
+      });
+      expect(n('activities')).toBeGreaterThan(90);
+    });
 
     it('activates a catalog workflow only with every OAuth grant it needs, onto the dashboard', async () => {
       const user = await newUser();

@@ -3,7 +3,8 @@
  * `agent_activities` recounts the affected users' row of `user_statistics` (a recount, not a
  * running delta, so it is exact by construction, also for cascades and status changes). On
  * Postgres they run as the acting role, so under row-level security the recount sees exactly
- * the rows of the user it is for. Plain data of the migrations app's `sqlObject` shape.
+ * the rows of the user it is for, and concurrent writers for one user are serialized on that
+ * user's row before recounting (see `refreshUserStatisticsFunction`). Plain data of the migrations app's `sqlObject` shape.
  */
 const COLUMNS =
   'user_id, total_agents, active_agents, total_activities, successful_activities, failed_activities, last_activity_at, updated_at';
@@ -34,8 +35,17 @@ export const refreshUserStatisticsFunction = {
   name: `function:${REFRESH}`,
   reads: ['user_agents', 'agent_activities', 'user_statistics', 'users'],
   pg: {
+    // Two statements: the first takes the user's row lock (creating the row if need be), so a
+    // concurrent writer for the same user waits here until the other transaction commits; the
+    // recount is a statement of its own, and so (READ COMMITTED) reads a snapshot taken after
+    // that wait, which includes what the other writer committed. In one statement the counts
+    // would come from a snapshot taken before the wait, and the later writer would overwrite
+    // the earlier one's counts with its stale ones.
     create: `CREATE OR REPLACE FUNCTION "${REFRESH}"(p_user uuid) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+  INSERT INTO user_statistics (user_id)
+    SELECT p_user WHERE EXISTS (SELECT 1 FROM users WHERE id = p_user)
+    ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id;
   INSERT INTO user_statistics (${COLUMNS})
   ${recount('p_user', 'now()')};
 END;
