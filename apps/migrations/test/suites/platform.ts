@@ -465,7 +465,7 @@ export function platformSuite(dialect: Dialect) {
         const result = await rawIsolationWalk(p.appUrl!, actors, OPERATIONS, 20261124);
         expect(result.operations).toBeGreaterThanOrEqual(OPERATIONS);
         console.info(
-          `[isolation] postgres raw SQL: ${result.operations} operations on ${result.tables} tables in ${result.ms} ms (test process CPU ${Math.round(cpuMs(process.cpuUsage(cpu)))} ms)`,
+          `[isolation] postgres raw SQL: ${result.operations} operations on ${result.tables} tables in ${result.ms} ms, ${result.deadlocks} deadlocks retried (test process CPU ${Math.round(cpuMs(process.cpuUsage(cpu)))} ms)`,
         );
       }, 300_000);
 
