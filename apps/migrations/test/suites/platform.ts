@@ -11,6 +11,7 @@ import { connect, type Database, type Dialect } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, type PublicUser } from '@exora/db';
 import { agentTemplateReferenceRows } from '@exora/db/seed';
+import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,8 @@ export interface Platform {
   app: Database | undefined;
   /** The application role's URL (Postgres). */
   appUrl: string | undefined;
+  /** The database file (SQLite). */
+  sqliteFile: string | undefined;
   dispose(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function platform(dialect: Dialect): Promise<Platform> {
       db,
       app: undefined,
       appUrl: undefined,
+      sqliteFile: file,
       async dispose() {
         await db.close();
         rmSync(dir, { recursive: true, force: true });
@@ -77,6 +81,7 @@ export async function platform(dialect: Dialect): Promise<Platform> {
     db,
     app,
     appUrl: url,
+    sqliteFile: undefined,
     async dispose() {
       await Promise.all([db.close(), app.close()]);
       await admin.unsafe(`drop database if exists ${database} with (force)`);
@@ -126,13 +131,13 @@ function exposed(error: unknown): string {
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-async function caught(promise: Promise<unknown>): Promise<unknown> {
+async function caught(promise: Promise<unknown>, what = 'the call'): Promise<unknown> {
   try {
     await promise;
   } catch (error) {
     return error;
   }
-  throw new Error('expected a failure');
+  throw new Error(`expected a failure of ${what}`);
 }
 
 export function platformSuite(dialect: Dialect) {
@@ -605,12 +610,141 @@ export function platformSuite(dialect: Dialect) {
           ),
         );
       }
-      expect(errors.length).toBeGreaterThanOrEqual(10);
+      // What is stored for those inputs (the Argon2id hash, a token's and a key's ciphertext and
+      // blind index), read as a service, must not show either; then errors carrying them.
+      const asService = <R>(fn: (tx: Database) => Promise<R>) =>
+        raw.transaction(async (tx) => {
+          if (dialect === 'postgres') await tx.setLocal({ 'app.service': 'on' });
+          return fn(tx as Database);
+        });
+      await db
+        .forUser(victim.id)
+        .oauthTokens.save({ provider: 'stored', accessToken: secrets.token });
+      const stored = await asService(async (tx) => {
+        const [u] = await tx.execute<{ h: string }>(
+          sql`select password_hash as h from users where id = ${victim.id}`,
+        );
+        const [t] = await tx.execute<{ c: string }>(
+          sql`select access_token as c from oauth_tokens where user_id = ${victim.id} and provider = 'stored'`,
+        );
+        const [k] = await tx.execute<{ c: string; h: string }>(
+          sql`select encrypted_key as c, key_hash as h from api_keys where user_id = ${victim.id}`,
+        );
+        return { passwordHash: u!.h, tokenCiphertext: t!.c, keyCiphertext: k!.c, keyHash: k!.h };
+      });
+      const all: Record<string, string> = { ...secrets, ...stored };
+      expect(Object.values(stored).every((v) => typeof v === 'string' && v.length > 20)).toBe(true);
+      // Unique (the email, with the stored hash), foreign key (a ciphertext for no user), check
+      // (a role that is a hash) and not-null violations, as a service so the constraint decides.
+      errors.push(
+        await caught(
+          asService((tx) =>
+            tx.execute(
+              sql`insert into users (email, password_hash) values (${secrets.email}, ${stored.passwordHash})`,
+            ),
+          ),
+          'unique',
+        ),
+        await caught(
+          asService((tx) =>
+            tx.execute(
+              sql`insert into oauth_tokens (user_id, provider, access_token) values (${crypto.randomUUID()}, ${secrets.token}, ${stored.tokenCiphertext})`,
+            ),
+          ),
+          'foreign key',
+        ),
+        await caught(
+          asService((tx) =>
+            tx.execute(
+              sql`insert into users (email, role) values (${`x${secrets.email}`}, ${stored.passwordHash})`,
+            ),
+          ),
+          'check',
+        ),
+        await caught(
+          asService((tx) =>
+            tx.execute(
+              sql`insert into api_keys (user_id, name, provider, encrypted_key, key_hash, masked_key) values (${victim.id}, ${secrets.apiKey}, 'openai', ${stored.keyCiphertext}, ${stored.keyHash}, null)`,
+            ),
+          ),
+          'not null',
+        ),
+      );
+      if (dialect === 'postgres') {
+        const database = new URL(p.appUrl!).pathname.slice(1);
+        // Permission denied: a user's transaction writing a row for someone else (row-level
+        // security's WITH CHECK) with the secrets as values.
+        errors.push(
+          await caught(
+            raw.transaction(async (tx) => {
+              await tx.execute(sql`select exora_set_actor(${victim.id}, null, false)`);
+              await tx.execute(
+                sql`insert into oauth_tokens (user_id, provider, access_token) values (${tenants[0]!.admin.id}, ${secrets.password}, ${stored.tokenCiphertext})`,
+              );
+            }),
+            'permission',
+          ),
+        );
+        // Invalid data: an out-of-range date, and JSON with a lone surrogate escape.
+        errors.push(
+          await caught(
+            raw.execute(sql`select ${`${secrets.token} 2026-13-45`}::timestamptz as d`),
+            'bad date',
+          ),
+          await caught(
+            raw.execute(sql`select ${`{"k":"${secrets.apiKey}\\ud800"}`}::jsonb as j`),
+            'bad json',
+          ),
+        );
+        // A lost connection: the backend running a statement with the secrets is terminated.
+        const admin = pgAdmin(database);
+        const running = caught(
+          raw.execute(
+            sql`select pg_sleep(30), ${secrets.password}::text, ${stored.passwordHash}::text`,
+          ),
+        );
+        let killed = 0;
+        for (let i = 0; i < 200 && killed === 0; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+          killed = (
+            await admin`select pg_terminate_backend(pid) from pg_stat_activity
+              where datname = ${database} and query like '%pg_sleep(30)%' and pid <> pg_backend_pid()`
+          ).length;
+        }
+        await admin.end();
+        expect(killed).toBe(1);
+        const lost = await running;
+        expect((lost as { code?: string }).code).toBe('CONNECTION_FAILED');
+        errors.push(lost);
+        // The next call works.
+        expect(await db.forUser(victim.id).oauthTokens.getDecrypted('stored')).toMatchObject({
+          accessToken: secrets.token,
+        });
+      } else {
+        // Busy: another connection holds the write lock past the deadline.
+        const other = new BetterSqlite3(p.sqliteFile!);
+        const impatient = connect(p.sqliteFile!, { sqlite: { busyTimeoutMs: 200 } });
+        other.exec('begin immediate');
+        try {
+          const busy = await caught(
+            impatient.execute(
+              sql`insert into users (email, password_hash) values (${`busy-${secrets.email}`}, ${stored.passwordHash})`,
+            ),
+          );
+          expect((busy as { code?: string }).code).toBe('DATABASE_BUSY');
+          errors.push(busy);
+        } finally {
+          other.exec('rollback');
+          other.close();
+          await impatient.close();
+        }
+      }
+      expect(errors.length).toBeGreaterThanOrEqual(dialect === 'postgres' ? 20 : 15);
       for (const error of errors) {
         expect(error).toBeInstanceOf(Error);
         expect((error as { code?: unknown }).code).toEqual(expect.any(String));
         const text = exposed(error);
-        for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+        for (const secret of Object.values(all)) expect(text).not.toContain(secret);
         expect((error as { cause?: unknown }).cause).toBeUndefined();
       }
     });
