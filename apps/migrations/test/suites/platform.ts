@@ -26,6 +26,10 @@ import { rawIsolationWalk } from './raw-walk.ts';
 const PASSWORD = 'test-only-password';
 /** Operations of the random-walk isolation test per run (CI runs them all). */
 const OPERATIONS = Number(process.env.ISOLATION_OPERATIONS ?? 10_000);
+/** An Argon2id hash of OLD_PARAMS_PASSWORD with parameters below today's (t=1, 4 MiB). */
+const OLD_PARAMS_HASH =
+  '$argon2id$v=19$m=4096,t=1,p=1$4c1XBb0q2Jmpok38Z5E+sw$l58ALEyPFnUz4v2pXLDghnTgguFbi9gBtiN9qcFUxck';
+const OLD_PARAMS_PASSWORD = 'old-params-password';
 /** Operations per fast-check run (an audit of every tenant follows each run). */
 const WALK = 400;
 
@@ -892,6 +896,70 @@ export function platformSuite(dialect: Dialect) {
       );
       expect((await me.oauthTokens.list()).filter((g) => g.provider === 'race')).toHaveLength(1);
       expect(tokens).toContain((await me.oauthTokens.getDecrypted('race'))?.accessToken);
+    });
+
+    it('the other read-modify-writes: one organization per creator, a login rehash never undoes a new password', async () => {
+      const { db } = p;
+      const service = db.asService('race check');
+      const signup = db.asService('signup');
+      // A user without an organization creates six at once: one wins, the rest are refused and
+      // leave no organization behind.
+      const founder = await signup.users.create({ email: 'founder-race@example.test' });
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          db
+            .forUser(founder.id)
+            .organizations.create({ name: `race ${i}` })
+            .then(
+              (r) => r.organization.id,
+              (e: { code?: string }) => e.code,
+            ),
+        ),
+      );
+      const won = outcomes.filter((o) => o !== 'PERMISSION_DENIED');
+      expect(won).toHaveLength(1);
+      expect(await service.users.findById(founder.id)).toMatchObject({
+        organizationId: won[0],
+        role: 'admin',
+      });
+      const races = await db.database.transaction(async (tx) => {
+        if (dialect === 'postgres') await tx.setLocal({ 'app.service': 'on' });
+        return tx.execute<{ id: string }>(
+          sql`select id from organizations where name like 'race %'`,
+        );
+      });
+      expect(races.map((r) => String(r.id))).toEqual(won);
+
+      // A login that upgrades an old Argon2id hash races a password change: the change wins
+      // (the upgrade is a compare-and-set on the hash it verified).
+      const user = await signup.users.create({ email: 'rehash-race@example.test' });
+      const storedHash = (value?: string) =>
+        db.database.transaction(async (tx) => {
+          if (dialect === 'postgres') await tx.setLocal({ 'app.service': 'on' });
+          if (value !== undefined) {
+            await tx.execute(sql`update users set password_hash = ${value} where id = ${user.id}`);
+          }
+          const [row] = await tx.execute<{ h: string }>(
+            sql`select password_hash as h from users where id = ${user.id}`,
+          );
+          return row!.h;
+        });
+      // Alone, a login upgrades the hash.
+      expect(await storedHash(OLD_PARAMS_HASH)).toBe(OLD_PARAMS_HASH);
+      expect((await service.users.authenticate(user.email, OLD_PARAMS_PASSWORD))?.id).toBe(user.id);
+      expect(await storedHash()).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      for (let round = 0; round < 3; round++) {
+        await storedHash(OLD_PARAMS_HASH);
+        const next = `new password ${round}`;
+        await Promise.all([
+          ...Array.from({ length: 4 }, () =>
+            service.users.authenticate(user.email, OLD_PARAMS_PASSWORD),
+          ),
+          db.forUser(user.id).users.setPassword(user.id, next),
+        ]);
+        expect((await service.users.authenticate(user.email, next))?.id).toBe(user.id);
+        expect(await service.users.authenticate(user.email, OLD_PARAMS_PASSWORD)).toBeNull();
+      }
     });
 
     it('calls made in parallel inside a transaction: all or nothing, and each caller told the truth', async () => {
