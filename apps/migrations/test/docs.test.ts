@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { kitTables, type SchemaModule } from '@exora/core';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/files.ts';
+import { readMigrations, repoRoot } from '../src/files.ts';
 import { APP_DIR } from './helpers.ts';
 
 const ROOT = repoRoot(APP_DIR);
@@ -107,6 +107,20 @@ describe('documentation against the repository', () => {
     expect([...named].filter((n) => !tables.has(n))).toEqual([]);
   });
 
+  it('the migrations README example names the real migrations and the next numbers', () => {
+    const text = read('apps/migrations/README.md');
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      const files = readMigrations(join(ROOT, 'drizzle'), dialect);
+      const next = String(files.length + 1).padStart(4, '0');
+      expect(text).toContain(`${dialect}: wrote ${next}_alter_users`);
+      if (dialect === 'sqlite') {
+        // The fresh push example applies exactly the committed SQLite migrations.
+        const applied = [...text.matchAll(/^applied (\d{4}_\w+) \(/gm)].map((m) => m[1]);
+        expect(applied).toEqual(files.map((f) => f.name));
+      }
+    }
+  });
+
   it('no document points at a file outside the repository', () => {
     const outside: string[] = [];
     for (const file of markdownFiles()) {
@@ -130,6 +144,6 @@ describe('documentation against the repository', () => {
   it('CI runs on Node 20, 22 and 24', () => {
     const ci = read('.github/workflows/ci.yml');
     expect(ci).toMatch(/^\s+node: \[20, 22, 24\]$/m);
-    expect(ci).toContain('node-version: ${{ matrix.node }}');
+    expect(ci).toMatch(/node-version: \$\{\{ matrix\.node \}\}/);
   });
 });
