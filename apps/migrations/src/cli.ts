@@ -94,7 +94,8 @@ async function open(cli: Cli, mustExist: boolean): Promise<Database> {
   }
   let db: Database;
   try {
-    db = connect(url);
+    // Commands that may create the database (push, migrate, roles) create its directory too.
+    db = connect(url, mustExist ? {} : { sqlite: { createDirectory: true } });
   } catch (error) {
     throw new ConnectionError(`Cannot open ${redactUrl(url)}: ${reason(error)}`);
   }

@@ -13,7 +13,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Dialect, isPostgresUrl, redactUrl, resolveDatabaseUrl } from '@exora/core';
+import {
+  type Dialect,
+  isPostgresUrl,
+  redactUrl,
+  resolveDatabaseUrl,
+  sqliteFilename,
+  workspaceRoot,
+} from '@exora/core';
 import type { Snapshot } from './diff.ts';
 import { MigrationError, UsageError } from './errors.ts';
 
@@ -43,30 +50,23 @@ export interface MigrationFile {
   custom: boolean;
 }
 
-/** The repository root: the nearest folder up from here with pnpm-workspace.yaml. */
+/** The repository root: the workspace root (the core's rule, shared with `createDb()`). */
 export function repoRoot(from = process.cwd()): string {
-  let dir = resolve(from);
-  for (;;) {
-    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return resolve(from);
-    dir = parent;
-  }
+  return workspaceRoot(from);
 }
 
 /**
  * The database URL to use: `url`, else DATABASE_URL (else PGHOST/PGDATABASE, else the SQLite
  * file data/exora.db at the repository root). A relative SQLite path is taken from the
- * repository root too, wherever the command runs (turbo and pnpm --filter run it in
- * apps/migrations).
+ * repository root, as `createDb()` takes it, wherever the command runs (turbo and
+ * pnpm --filter run it in apps/migrations).
  */
 export function databaseUrl(url: string = resolveDatabaseUrl()): string {
   if (isPostgresUrl(url)) return url;
   if (/^file:\/\//i.test(url)) return fileURLToPath(url);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new UsageError(unsupportedScheme(url));
   if (/^((file|sqlite):)?:memory:$/i.test(url)) return url;
-  const path = url.replace(/^(file|sqlite):/i, '');
-  return isAbsolute(path) ? path : resolve(repoRoot(), path);
+  return sqliteFilename(url);
 }
 
 /** The message for a URL of another scheme: the words `connect()` uses, for every command. */

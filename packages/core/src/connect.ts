@@ -18,15 +18,26 @@ export interface ConnectOptions {
   schema?: readonly SchemaModule[];
 }
 
-/** The embedded default: `data/exora.db` at the repository root (or the working directory). */
-export function defaultSqlitePath(cwd = process.cwd()): string {
+/**
+ * Where relative SQLite paths start: the workspace root, i.e. the nearest directory at or above
+ * `cwd` holding `pnpm-workspace.yaml`; outside a pnpm workspace (an installed package in a
+ * plain project), `cwd` itself. The CLI and `createDb()` both use it, so `data/exora.db` is one
+ * file whether a command runs at the root, in `apps/migrations` (turbo, `pnpm --filter`) or a
+ * service starts in `apps/<svc>`.
+ */
+export function workspaceRoot(cwd = process.cwd()): string {
   let dir = resolve(cwd);
   for (;;) {
-    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return join(dir, 'data', 'exora.db');
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) return join(resolve(cwd), 'data', 'exora.db');
+    if (parent === dir) return resolve(cwd);
     dir = parent;
   }
+}
+
+/** The embedded default: `data/exora.db` under the workspace root (see `workspaceRoot`). */
+export function defaultSqlitePath(cwd = process.cwd()): string {
+  return join(workspaceRoot(cwd), 'data', 'exora.db');
 }
 
 /**
@@ -48,13 +59,17 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
 }
 
-/** `:memory:`, a path, `file:relative/path.db`, `file:///abs/path.db` or `sqlite:path`. */
-export function sqliteFilename(url: string): string {
+/**
+ * The file of a SQLite location: `:memory:`, a path, `file:relative/path.db`,
+ * `file:///abs/path.db` or `sqlite:path`. A relative path is taken from the workspace root
+ * (`workspaceRoot(cwd)`), not from the working directory.
+ */
+export function sqliteFilename(url: string, cwd = process.cwd()): string {
   if (url === ':memory:' || url === 'file::memory:' || url === 'sqlite::memory:') return ':memory:';
   if (url.startsWith('file://')) return fileURLToPath(url);
   const path = url.replace(/^(file|sqlite):/i, '');
   if (!path) throw new ConfigurationError(`Not a SQLite location: ${url}`);
-  return isAbsolute(path) ? path : resolve(path);
+  return isAbsolute(path) ? path : resolve(workspaceRoot(cwd), path);
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -100,5 +115,24 @@ export function connect(
     );
   }
   const filename = sqliteFilename(url);
-  return openSqlite(filename, filename, options.sqlite, tables);
+  if (filename !== ':memory:' && !options.sqlite?.createDirectory) {
+    const dir = dirname(filename);
+    if (!existsSync(dir)) {
+      throw new ConfigurationError(
+        `Cannot open the SQLite database ${filename}: its directory ${dir} does not exist ` +
+          '(relative paths start at the workspace root). Fix DATABASE_URL, or create the ' +
+          'database with `pnpm db:push`, which creates the directory.',
+      );
+    }
+  }
+  try {
+    return openSqlite(filename, filename, options.sqlite, tables);
+  } catch (error) {
+    // Opening reads the file's header (WAL mode): a file that is not a database fails here.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw error;
+    throw new ConfigurationError(
+      `Cannot open the SQLite database ${filename} (${code}): is it a SQLite file? Fix DATABASE_URL.`,
+    );
+  }
 }

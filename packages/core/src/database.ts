@@ -70,6 +70,12 @@ export interface Executor {
 export interface Database extends Executor {
   /** The URL with any password removed, safe to log. */
   readonly safeUrl: string;
+  /**
+   * Checks that the database answers: a `ConnectionError` (unreachable) or
+   * `ConfigurationError` (no such database or role, wrong password, not a SQLite file) with a
+   * one-line message saying where and what to fix, never the driver's error or a password.
+   */
+  ping(): Promise<void>;
   /** Releases every connection. Waits for transactions in flight on SQLite. */
   close(): Promise<void>;
 }

@@ -273,6 +273,14 @@ export function mapDatabaseError(error: unknown, schema?: SchemaInfo): ExoraDbEr
         `The database does not have the expected schema${missingName(str(e.message))} (SQLSTATE ${code}): run \`pnpm db:migrate\``,
       );
     }
+    if (code === '3D000') {
+      return new ConfigurationError('The database named in the connection settings does not exist');
+    }
+    if (code.startsWith('28')) {
+      return new ConfigurationError(
+        `The database refused the role or its password (SQLSTATE ${code})`,
+      );
+    }
     if (CONNECTION_CODES.has(code) || code.startsWith('08')) {
       return new ConnectionError(`The database connection was lost (SQLSTATE ${code})`);
     }

@@ -7,6 +7,8 @@ export {
   poolOptionsFromEnv,
   redactUrl,
   resolveDatabaseUrl,
+  sqliteFilename,
+  workspaceRoot,
 } from './connect.ts';
 export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './database.ts';
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
@@ -48,4 +50,5 @@ export * from './introspect.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
+export { checkReady } from './ready.ts';
 export * from './validate.ts';

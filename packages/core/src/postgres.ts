@@ -24,7 +24,12 @@ import {
   type Statement,
   shape,
 } from './engine/statement.ts';
-import { mapDatabaseError, TransactionStateError } from './errors.ts';
+import {
+  ConfigurationError,
+  ConnectionError,
+  mapDatabaseError,
+  TransactionStateError,
+} from './errors.ts';
 import type { AnyTable } from './kit/table.ts';
 
 export interface PostgresPoolOptions {
@@ -92,6 +97,48 @@ export function effectiveSafeUrl(
   if (authority && database) return safeUrl;
   const hosts = (options.host ?? []).map((h, i) => `${h}:${options.port?.[i] ?? 5432}`);
   return `postgres://${options.user ? `${options.user}@` : ''}${hosts.join(',')}/${options.database ?? ''}`;
+}
+
+/** Where a client connects, from its parsed options (URL and PG* variables), without secrets. */
+function location(options: postgres.Sql['options']): string {
+  const hosts = (options.host as unknown as string[]).map((h, i) => {
+    const port =
+      (options.port as unknown as number[])[i] ?? (options.port as unknown as number[])[0];
+    return h.startsWith('/') ? h : `${h}:${port}`;
+  });
+  return `Postgres at ${hosts.join(',')}, database "${options.database}", role "${options.user}"`;
+}
+
+/** Why a first query failed, as one line that says what to fix (never the driver's error). */
+function connectFailure(
+  error: unknown,
+  options: postgres.Sql['options'],
+  schema: SchemaInfo,
+): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  const where = location(options);
+  if (code === '3D000') {
+    return new ConfigurationError(
+      `${where}: the database does not exist (SQLSTATE 3D000). Create it, or fix the database ` +
+        'name in DATABASE_URL or PGDATABASE.',
+    );
+  }
+  if (code === '28000' || code === '28P01') {
+    const what =
+      code === '28P01' ? 'the password was refused' : 'the role does not exist or may not log in';
+    return new ConfigurationError(
+      `${where}: ${what} (SQLSTATE ${code}). Fix the user or password in DATABASE_URL or ` +
+        'PGUSER/PGPASSWORD.',
+    );
+  }
+  const mapped = mapDatabaseError(error, schema);
+  if (mapped instanceof ConnectionError) {
+    return new ConnectionError(
+      `Cannot reach ${where} (${typeof code === 'string' ? code : 'connection failed'}): is the ` +
+        'server running, and are the host and port in DATABASE_URL or PGHOST/PGPORT right?',
+    );
+  }
+  return mapped;
 }
 
 export function openPostgres(
@@ -330,6 +377,13 @@ export function openPostgres(
     },
     async setLocal() {
       throw new TransactionStateError('setLocal() needs a transaction');
+    },
+    async ping() {
+      try {
+        await client.unsafe('select 1');
+      } catch (error) {
+        throw connectFailure(error, client.options, schema);
+      }
     },
     async close() {
       await client.end({ timeout: 5 });

@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
-import { getTableName } from 'drizzle-orm';
+import { getTableName, sql } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
 import type { Actor } from './actor.ts';
@@ -37,9 +37,11 @@ import {
   shape,
 } from './engine/statement.ts';
 import {
+  ConfigurationError,
   DatabaseBusyError,
   mapDatabaseError,
   PermissionError,
+  QueryError,
   TransactionStateError,
 } from './errors.ts';
 import type { AnyTable } from './kit/table.ts';
@@ -47,6 +49,12 @@ import type { AnyTable } from './kit/table.ts';
 export interface SqliteOptions {
   /** Milliseconds a writer waits for another connection's lock before `DatabaseBusyError`. */
   busyTimeoutMs?: number;
+  /**
+   * Create the file's directory when it is missing (the migrations CLI, which creates
+   * databases). Otherwise a missing directory is a `ConfigurationError`: a mistyped path must
+   * not become a new, empty database.
+   */
+  createDirectory?: boolean;
 }
 
 interface Holder {
@@ -71,7 +79,9 @@ class SqliteConnection {
   private closed = false;
 
   constructor(filename: string, options: SqliteOptions) {
-    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    if (filename !== ':memory:' && options.createDirectory) {
+      mkdirSync(dirname(filename), { recursive: true });
+    }
     this.client = new BetterSqlite3(filename);
     if (filename !== ':memory:') this.client.pragma('journal_mode = WAL');
     this.client.pragma('foreign_keys = ON');
@@ -424,6 +434,19 @@ export function openSqlite(
     execute,
     async setLocal() {
       throw new TransactionStateError('setLocal() needs a transaction');
+    },
+    async ping() {
+      try {
+        await execute(sql`select count(*) as n from sqlite_master`);
+      } catch (error) {
+        const code = error instanceof QueryError ? error.driverCode : undefined;
+        if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code === 'SQLITE_CANTOPEN') {
+          throw new ConfigurationError(
+            `${filename} is not a usable SQLite database (${code}): fix DATABASE_URL`,
+          );
+        }
+        throw error;
+      }
     },
     close: () => conn.close(),
   };

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { sqliteFilename } from '../src/connect.ts';
 import {
   ConfigurationError,
   connect,
+  defaultSqlitePath,
   isPostgresUrl,
   poolOptionsFromEnv,
   redactUrl,
   resolveDatabaseUrl,
+  sqliteFilename,
+  workspaceRoot,
 } from '../src/index.ts';
 
 describe('connect', () => {
@@ -23,6 +25,50 @@ describe('connect', () => {
     expect(sqliteFilename('file:///tmp/x.db')).toBe('/tmp/x.db');
     expect(sqliteFilename('file:/tmp/y.db')).toBe('/tmp/y.db');
     expect(sqliteFilename('/tmp/z.db')).toBe('/tmp/z.db');
+  });
+
+  it('takes a relative SQLite path from the workspace root, wherever the process starts', async () => {
+    const { mkdirSync, mkdtempSync, realpathSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'exora-ws-')));
+    writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - apps/*\n');
+    const service = join(root, 'apps', 'svc', 'src');
+    mkdirSync(service, { recursive: true });
+    for (const cwd of [root, join(root, 'apps'), service]) {
+      expect(workspaceRoot(cwd)).toBe(root);
+      expect(sqliteFilename('data/exora.db', cwd)).toBe(join(root, 'data', 'exora.db'));
+      expect(sqliteFilename('file:./data/exora.db', cwd)).toBe(join(root, 'data', 'exora.db'));
+      expect(defaultSqlitePath(cwd)).toBe(join(root, 'data', 'exora.db'));
+    }
+    expect(sqliteFilename('/abs/x.db', service)).toBe('/abs/x.db');
+    // Outside a pnpm workspace (an installed package in a plain project): the working directory.
+    const plain = realpathSync(mkdtempSync(join(tmpdir(), 'exora-plain-')));
+    expect(workspaceRoot(plain)).toBe(plain);
+    expect(sqliteFilename('data/exora.db', plain)).toBe(join(plain, 'data', 'exora.db'));
+  });
+
+  it('never creates a missing SQLite directory: it names it instead', async () => {
+    const { existsSync, mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'exora-connect-'));
+    const missing = join(dir, 'no-such-dir');
+    let error: unknown;
+    try {
+      connect(join(missing, 'app.db'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain(`its directory ${missing} does not exist`);
+    expect((error as Error).message).not.toContain('\n');
+    expect(existsSync(missing)).toBe(false);
+    // A file that is not a database: a configuration error naming it, not the driver's error.
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'this is not a database, just some text that is long enough'.repeat(20));
+    expect(() => connect(junk)).toThrow(ConfigurationError);
+    expect(() => connect(junk)).toThrow(`Cannot open the SQLite database ${junk} (SQLITE_NOTADB)`);
   });
 
   it('reads pool settings and rejects bad ones with the variable named', () => {
@@ -55,7 +101,7 @@ describe('connect', () => {
     const { join } = await import('node:path');
     const { sql } = await import('drizzle-orm');
     const dir = mkdtempSync(join(tmpdir(), 'exora-connect-'));
-    const db = connect(join(dir, 'nested', 'app.db'));
+    const db = connect(join(dir, 'nested', 'app.db'), { sqlite: { createDirectory: true } });
     const [fk] = await db.execute<{ foreign_keys: number }>(sql`pragma foreign_keys`);
     const [wal] = await db.execute<{ journal_mode: string }>(sql`pragma journal_mode`);
     const [busy] = await db.execute<{ timeout: number }>(sql`pragma busy_timeout`);

@@ -2,6 +2,7 @@ import { type AgentsRepositories, agentsRepositoryFactories } from '@exora/agent
 import type { AnyTable } from '@exora/core';
 import {
   type Actor,
+  checkReady,
   connect,
   contextOf,
   type Database,
@@ -28,7 +29,11 @@ import { type WorkflowsRepositories, workflowsRepositoryFactories } from '@exora
 import * as schema from './schema.ts';
 
 export interface CreateDbOptions {
-  /** Default: `DATABASE_URL`, else PG* variables, else `data/exora.db` at the repository root. */
+  /**
+   * Default: `DATABASE_URL`, else PG* variables, else `data/exora.db` at the workspace root. A
+   * relative SQLite path starts at the workspace root too (the nearest directory up from the
+   * working directory with `pnpm-workspace.yaml`; outside a workspace, the working directory).
+   */
   url?: string;
   /** Where to read `DATABASE_URL`, pool settings and the encryption keys (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -110,6 +115,14 @@ export interface ExoraDb {
   forUser(userId: string, organizationId?: string | null): Repositories;
   /** Repositories acting across users, for background jobs and sign-in; say why. */
   asService(reason: string): Repositories;
+  /**
+   * Start-up check, once before serving: the database answers and has this code's schema.
+   * Throws with a one-line message saying what to do: `ConnectionError` (unreachable),
+   * `ConfigurationError` (unknown database or role, wrong password, not a SQLite file, missing
+   * grants) or `SchemaMismatchError` (never pushed: `pnpm db:push`; behind: `pnpm db:push` on
+   * SQLite, `pnpm db:migrate` on Postgres).
+   */
+  ready(): Promise<void>;
   /** A raw transaction on the core handle (all or nothing; nested calls are savepoints). */
   transaction<R>(fn: (tx: Executor) => Promise<R>): Promise<R>;
   close(): Promise<void>;
@@ -131,6 +144,7 @@ export function createDb(options: CreateDbOptions = {}): ExoraDb {
     forUser: (userId, organizationId) =>
       repositoriesOf(database, userActor(userId, organizationId), crypto),
     asService: (reason) => repositoriesOf(database, serviceActor(reason), crypto),
+    ready: () => checkReady(database),
     transaction: (fn) => database.transaction(fn),
     close: () => database.close(),
   };
