@@ -1,0 +1,3 @@
+import { readySuite } from './suites/ready.ts';
+
+readySuite('postgres');

@@ -1,0 +1,3 @@
+import { readmeSuite } from './suites/readme.ts';
+
+readmeSuite('postgres');

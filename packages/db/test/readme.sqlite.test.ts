@@ -1,0 +1,4 @@
+import { readmeSuite, readmeTypecheckSuite } from './suites/readme.ts';
+
+readmeTypecheckSuite();
+readmeSuite('sqlite');
