@@ -4,7 +4,9 @@
  * was opened with and, on Postgres, the engine's actor function. The check reads the catalog
  * (`sqlite_master` / `pg_class`, `pg_attribute`, `pg_proc`), which every role may read, so it
  * works as the application role, which has no access to the migration history. A database
- * without any of the tables was never pushed; one with some of them is behind a migration.
+ * without any of the tables was never pushed; one with some of them is behind a migration. A
+ * migration that changes only functions, triggers or policies is not seen here (the migration
+ * history, which `db:status` compares, is closed to the application role).
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from './database.ts';

@@ -1,10 +1,9 @@
 /**
  * `createDb().ready()` against databases built the way deployments build them: the committed
  * migrations (`drizzle/`), applied by the migration owner, used by the application role on
- * Postgres. All of them: ready. One short: behind, and the message says what to run.
+ * Postgres. All of them: ready. Short of tables: behind, and the message says what to run.
  */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Dialect } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, SchemaMismatchError } from '@exora/db';
@@ -57,17 +56,22 @@ export function readySuite(dialect: Dialect) {
       }
     });
 
-    it(`says \`${dialect === 'postgres' ? 'pnpm db:migrate' : 'pnpm db:push'}\` when the newest migration is missing`, async () => {
+    it(`says \`${dialect === 'postgres' ? 'pnpm db:migrate' : 'pnpm db:push'}\` when the newest migration that creates tables is missing`, async () => {
+      // ready() compares tables and columns (what the application role can see), so the
+      // database is a migration behind that creates tables: that one and any after it are gone.
       const dir = copyDir(defaultMigrationsDir());
       dirs.push(dir);
-      const newest = readMigrations(dir, dialect).at(-1)!;
-      for (const path of [newest.upPath, newest.downPath, newest.snapshotPath]) rmSync(path);
-      expect(newest.upPath.startsWith(join(dir, dialect))).toBe(true);
+      const files = readMigrations(dir, dialect);
+      const cut = files.findLastIndex((f) => /^CREATE TABLE/im.test(f.up));
+      expect(cut).toBeGreaterThan(0);
+      for (const f of files.slice(cut)) {
+        for (const path of [f.upPath, f.downPath, f.snapshotPath]) rmSync(path);
+      }
 
       const db = await freshDatabase(dialect);
       databases.push(db);
       const { applied } = await migrate(db.db, dir);
-      expect(applied.length).toBe(readMigrations(defaultMigrationsDir(), dialect).length - 1);
+      expect(applied.length).toBe(cut);
       const app = await service(db);
       try {
         const error = await app.ready().then(
