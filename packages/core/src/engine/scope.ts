@@ -3,13 +3,13 @@
  * opened for, the lock that runs its calls one at a time, and the first failure, after which
  * nothing more runs and the transaction rolls back, whatever its callback returns.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Actor } from '../actor.ts';
 import { CallLock } from '../database.ts';
 import { TransactionStateError } from '../errors.ts';
+import { ContextStorage } from './context-storage.ts';
 
 /** The call (a lock holder) the running async context belongs to. */
-const currentCall = new AsyncLocalStorage<object>();
+const currentCall = new ContextStorage<object>();
 
 export class TxScope {
   readonly lock = new CallLock();
