@@ -235,6 +235,8 @@ export interface Compiled {
   readonly usesActor: boolean;
   readonly serviceOnly: boolean;
   readonly isReader: boolean;
+  /** An insert of one `values` tuple: it returns at most one row. */
+  readonly singleRow: boolean;
   /** Multi-row forms of a single-row insert, by row count (see `bulkSql`). */
   readonly bulk: Map<number, string>;
 }
@@ -365,6 +367,7 @@ export function compile(
     serviceOnly: stmt.options.serviceOnly ?? false,
     isReader:
       /^\s*(select|with)\b/i.test(query.sql) && !/\b(insert|update|delete)\b/i.test(query.sql),
+    singleRow: valuesTuple(query.sql) !== undefined,
     bulk: new Map(),
   };
 }
@@ -385,6 +388,28 @@ interface BulkShape {
 }
 const shapes = new WeakMap<Compiled, BulkShape>();
 
+/**
+ * Where the one `values (...)` tuple of an `insert into` starts and ends; undefined for any other
+ * statement and for an insert of several tuples.
+ */
+function valuesTuple(text: string): { start: number; end: number } | undefined {
+  if (!/^insert into /i.test(text)) return undefined;
+  const at = text.indexOf(' values (');
+  if (at < 0) return undefined;
+  let depth = 0;
+  let quoted = false;
+  for (let i = at + 8; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "'") quoted = !quoted;
+    else if (quoted) continue;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) {
+      return text.startsWith(', (', i + 1) ? undefined : { start: at + 8, end: i };
+    }
+  }
+  return undefined;
+}
+
 /** Splits `insert ... values (<tuple>)[ on conflict do nothing]` into its parts. */
 function bulkShape(c: Compiled): BulkShape {
   const known = shapes.get(c);
@@ -393,27 +418,14 @@ function bulkShape(c: Compiled): BulkShape {
     new Error(
       `Statement ${c.name}: a bulk statement must be a single-row insert without returning (count)`,
     );
-  if (c.kind !== 'count' || !/^insert into /i.test(c.sql)) throw fail();
-  const start = c.sql.indexOf(' values (');
-  if (start < 0) throw fail();
-  let depth = 0;
-  let quoted = false;
-  let end = -1;
-  for (let i = start + 8; i < c.sql.length; i++) {
-    const ch = c.sql[i];
-    if (ch === "'") quoted = !quoted;
-    else if (quoted) continue;
-    else if (ch === '(') depth++;
-    else if (ch === ')' && --depth === 0) {
-      end = i;
-      break;
-    }
-  }
-  const tail = end < 0 ? '' : c.sql.slice(end + 1);
-  if (end < 0 || !/^( on conflict do nothing)?$/i.test(tail)) throw fail();
+  if (c.kind !== 'count') throw fail();
+  const tuple = valuesTuple(c.sql);
+  if (!tuple) throw fail();
+  const tail = c.sql.slice(tuple.end + 1);
+  if (!/^( on conflict do nothing)?$/i.test(tail)) throw fail();
   const shape = {
-    head: c.sql.slice(0, start + 8),
-    tuple: c.sql.slice(start + 8, end + 1),
+    head: c.sql.slice(0, tuple.start),
+    tuple: c.sql.slice(tuple.start, tuple.end + 1),
     tail,
     perRow: c.params.length,
   };
@@ -508,8 +520,12 @@ function checkDate(value: Date, field: string): void {
   }
 }
 
-/** JSON values: plain data only, strings checked like text, at most 64 levels deep. */
-function checkJson(value: unknown, field: string, depth = 0, seen = new Set<object>()): void {
+/**
+ * JSON values: plain data only, strings checked like text, at most 64 levels deep. `open` holds
+ * the objects being walked (a cycle comes back to one of them); it is made for objects only, so
+ * a string or number costs no allocation.
+ */
+function checkJson(value: unknown, field: string, depth = 0, open?: object[]): void {
   if (value === null || typeof value === 'number' || typeof value === 'boolean') {
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new ValidationError(field, 'must hold finite numbers only');
@@ -523,19 +539,22 @@ function checkJson(value: unknown, field: string, depth = 0, seen = new Set<obje
   if (typeof value !== 'object' || depth > 64) {
     throw new ValidationError(field, 'must be JSON (no BigInt, functions, undefined or cycles)');
   }
-  if (seen.has(value)) throw new ValidationError(field, 'must be JSON (no cycles)');
+  if (open?.includes(value)) throw new ValidationError(field, 'must be JSON (no cycles)');
   if (value instanceof Date)
     throw new ValidationError(field, 'must be JSON (dates as ISO strings)');
-  seen.add(value);
+  const walking = open ?? [];
+  walking.push(value);
   if (Array.isArray(value)) {
-    for (const item of value) checkJson(item, field, depth + 1, seen);
+    for (const item of value) checkJson(item, field, depth + 1, walking);
   } else {
-    for (const [k, v] of Object.entries(value)) {
+    const object = value as Record<string, unknown>;
+    for (const k of Object.keys(object)) {
       checkString(k, field);
-      if (v !== undefined) checkJson(v, field, depth + 1, seen);
+      const v = object[k];
+      if (v !== undefined) checkJson(v, field, depth + 1, walking);
     }
   }
-  seen.delete(value);
+  walking.pop();
 }
 
 /** A parameter value checked and turned into what the driver binds. */
@@ -705,14 +724,16 @@ function decoderOf(field: unknown): Decode {
 
 /**
  * Drizzle's row mapping with everything that does not depend on the row worked out once: the
- * decoder and key of each field. Selections with joins (whose all-null sides become null) keep
- * Drizzle's own mapper.
+ * decoder and key of each field. Nested selections (a joined table as one field, which becomes
+ * null when all of it is null) keep Drizzle's own mapper.
  */
 function rowMapper(
   fields: readonly { path: string[]; field: unknown }[],
   joins: Record<string, boolean> | undefined,
 ): (raw: readonly unknown[]) => Record<string, unknown> {
-  if (joins || fields.some((f) => f.path.length !== 1)) {
+  // Drizzle nullifies only nested objects (a joined table selected as one field, path length
+  // 2); a flat selection maps the same with or without joins, so it takes the fast mapper.
+  if (fields.some((f) => f.path.length !== 1)) {
     return (raw) => mapResultRow(fields, raw as unknown[], joins);
   }
   const keys = fields.map((f) => f.path[0]!);
