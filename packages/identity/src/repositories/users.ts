@@ -250,7 +250,11 @@ export function createUsersRepository(ctx: DomainContext) {
       }
       const passwordHash = password === undefined ? null : await hashPassword(password);
       const insert = (tx: DomainContext, organizationId: string | null) =>
-        run(tx, insertUser, { ...values, passwordHash, organizationId }) as Promise<PublicUser>;
+        run(
+          tx,
+          insertUser,
+          Object.assign({}, values, { passwordHash, organizationId }),
+        ) as Promise<PublicUser>;
       if (!directOrg && !inviteHash) return insert(ctx, null);
       return unit(ctx, 'write', async (tx) => {
         let organizationId = directOrg ?? null;

@@ -15,6 +15,7 @@ import { mask, type RotationResult } from '@exora/crypto';
 import { and, asc, eq, isNull, type Placeholder } from 'drizzle-orm';
 import { type ApiKeyRow, apiKeys } from '../schema/api-keys.ts';
 import {
+  ownerId,
   ownerParam,
   ownOrAny,
   requireInput,
@@ -187,14 +188,14 @@ export function createApiKeysRepository(ctx: DomainContext) {
      */
     async create(input: CreateApiKeyInput): Promise<CreatedApiKey> {
       const values = validate(input);
-      const params = { ...ownerParam(input.userId), ...values };
+      const params = { owner: ownerId(input.userId), ...values };
       return { apiKey: (await run(ctx, insertKey, params)) as ApiKeyInfo, plaintext: values.key };
     },
 
     /** Stores a platform-wide key (seed 004's named `apiKeys`, no owner). Service only. */
     async createPlatformKey(input: Omit<CreateApiKeyInput, 'userId'>): Promise<CreatedApiKey> {
       const values = validate(input);
-      const apiKey = await run(ctx, insertPlatformKey, { ...values, userId: null });
+      const apiKey = await run(ctx, insertPlatformKey, Object.assign({}, values, { userId: null }));
       return { apiKey: apiKey as ApiKeyInfo, plaintext: values.key };
     },
 

@@ -146,7 +146,11 @@ export function createCredentialsRepository(ctx: DomainContext) {
         throw new ValidationError('refreshTokenExpiry', 'needs a refreshToken');
       }
       const values = { id: randomUUID(), platform, label, data, refreshToken, refreshTokenExpiry };
-      return run(ctx, insertCredential, { ...owner, ...values }) as Promise<CredentialInfo>;
+      return run(
+        ctx,
+        insertCredential,
+        Object.assign({}, owner, values),
+      ) as Promise<CredentialInfo>;
     },
 
     /**

@@ -46,7 +46,7 @@ export interface CreateIntegrationInput {
 /** Every public column; whether secrets are stored is `hasSecrets`. */
 function info(t: typeof integrations.pg) {
   const { hasEncryptedSecrets, ...rest } = publicColumns(t, integrations);
-  return { ...rest, hasSecrets: hasEncryptedSecrets! };
+  return Object.assign({}, rest, { hasSecrets: hasEncryptedSecrets! });
 }
 
 /** A string-valued object; its JSON text, or null when it is empty (nothing to encrypt). */
@@ -208,7 +208,11 @@ export function createIntegrationsRepository(ctx: DomainContext) {
         config: given.config === undefined ? {} : requireJsonObject(given.config, 'config').value,
         secrets: given.secrets === undefined ? null : validateSecrets(given.secrets),
       };
-      return run(ctx, insertIntegration, { ...owner, ...values }) as Promise<IntegrationInfo>;
+      return run(
+        ctx,
+        insertIntegration,
+        Object.assign({}, owner, values),
+      ) as Promise<IntegrationInfo>;
     },
 
     /** The user's integrations by provider and name, without secrets. */

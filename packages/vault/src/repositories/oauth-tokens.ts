@@ -11,7 +11,7 @@ import {
 import type { RotationResult } from '@exora/crypto';
 import { and, asc, eq, isNotNull, isNull, lt } from 'drizzle-orm';
 import { type OauthTokenRow, oauthTokens } from '../schema/oauth-tokens.ts';
-import { optionalSecret, ownerParam, requireInput, requireSecret } from './internal.ts';
+import { optionalSecret, ownerId, ownerParam, requireInput, requireSecret } from './internal.ts';
 import { type RotateEncryptionOptions, rotateEncryption } from './rotation.ts';
 
 /** A token row without its secrets: what lists and finds return. */
@@ -178,7 +178,7 @@ export function createOauthTokensRepository(ctx: DomainContext) {
           : requireText(given.tokenType, 'tokenType', { max: 50 });
       const scopes = given.scopes === undefined ? undefined : validateScopes(given.scopes);
       return run(ctx, saveGrant, {
-        ...ownerParam(userId),
+        owner: ownerId(userId),
         provider: provider(given.provider),
         accessToken: requireSecret(given.accessToken, 'accessToken'),
         refreshToken: refreshToken ?? null,
@@ -194,7 +194,7 @@ export function createOauthTokensRepository(ctx: DomainContext) {
 
     /** The user's grant for `provider` without secrets (revoked ones too), or null. */
     async find(providerName: string, userId?: string): Promise<OauthTokenInfo | null> {
-      const params = { ...ownerParam(userId), provider: provider(providerName) };
+      const params = { owner: ownerId(userId), provider: provider(providerName) };
       return run(ctx, findGrant, params) as Promise<OauthTokenInfo | null>;
     },
 
@@ -210,7 +210,7 @@ export function createOauthTokensRepository(ctx: DomainContext) {
      * package's `DecryptionError`.
      */
     async getDecrypted(providerName: string, userId?: string): Promise<OauthTokenDecrypted | null> {
-      const params = { ...ownerParam(userId), provider: provider(providerName) };
+      const params = { owner: ownerId(userId), provider: provider(providerName) };
       return run(ctx, liveGrant, params) as Promise<OauthTokenDecrypted | null>;
     },
 
@@ -235,8 +235,14 @@ export function createOauthTokensRepository(ctx: DomainContext) {
      * above). Returns false when there was no live grant to revoke.
      */
     async revoke(providerName: string, userId?: string): Promise<boolean> {
-      const params = { ...ownerParam(userId), provider: provider(providerName) };
-      return (await run(ctx, revokeGrant, { ...params, emptyToken: '', now: new Date() })) > 0;
+      const params = { owner: ownerId(userId), provider: provider(providerName) };
+      return (
+        (await run(
+          ctx,
+          revokeGrant,
+          Object.assign({}, params, { emptyToken: '', now: new Date() }),
+        )) > 0
+      );
     },
 
     /** Re-encrypts both token columns of every row under the active key. Service only. */
