@@ -104,10 +104,13 @@ export function createUserNotificationsRepository(ctx: DomainContext) {
       options: { limit?: number; cursor?: string | null; unreadOnly?: boolean } = {},
     ): Promise<NotificationPage> {
       const limit = options.limit ?? 20;
-      const rows = await run(ctx, listPage, {
-        ...keyset.params(options.cursor, limit, 100),
-        unreadOnly: options.unreadOnly === true,
-      });
+      const rows = await run(
+        ctx,
+        listPage,
+        Object.assign(keyset.params(options.cursor, limit, 100), {
+          unreadOnly: options.unreadOnly === true,
+        }),
+      );
       return keyset.page(rows, limit);
     },
 

@@ -159,6 +159,7 @@ export function createCredentialsRepository(ctx: DomainContext) {
      */
     async getDecrypted(credentialId: string): Promise<CredentialDecrypted | null> {
       const row = await run(ctx, activeDecrypted(actor), { id: requireUuid(credentialId, 'id') });
+      // spread-ok: `data` replaces the row's own key.
       return row && ({ ...row, data: JSON.parse(row.data as string) } as CredentialDecrypted);
     },
 
