@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Dialect } from '@exora/core';
+import { filesBelow, remembered } from './cache.ts';
 import { planMigration } from './diff.ts';
 import { dialectDir, type MigrationFile, readSnapshot } from './files.ts';
 import { pendingChange } from './generate.ts';
@@ -66,7 +67,26 @@ function untrackedMigrations(dir: string, files: readonly MigrationFile[]): stri
   }
 }
 
+/**
+ * Whether drizzle/<dialect> covers the schema. The bundled CLI remembers `current` answers by the
+ * code and every file of drizzle/<dialect> (see cache.ts); other answers are computed each time.
+ */
 export async function coverage(
+  source: SchemaSource,
+  root: string,
+  dialect: Dialect,
+): Promise<Coverage> {
+  const dir = dialectDir(root, dialect);
+  const files = filesBelow(dir).map(([name, path]) => ({ name, path }));
+  return remembered(
+    'coverage',
+    [source.label, dialect, dir, ...files.flatMap((f) => [f.name, { file: f.path }])],
+    () => computeCoverage(source, root, dialect),
+    (c) => c.state === 'current',
+  );
+}
+
+async function computeCoverage(
   source: SchemaSource,
   root: string,
   dialect: Dialect,

@@ -145,8 +145,7 @@ export async function loadSource(paths: readonly string[] = []): Promise<SchemaS
   const modules: SchemaModule[] = [await import('@exora/db/schema')];
   try {
     // Optional: reference rows and custom objects a domain package may add later.
-    const seedPath = '@exora/db/seed';
-    modules.push(await import(seedPath));
+    modules.push(await import('@exora/db/seed'));
   } catch (error) {
     if (!isMissingSeedExport(error)) throw error;
   }

@@ -17,6 +17,7 @@ import {
   type TableShape,
 } from '@exora/core';
 import { sql } from 'drizzle-orm';
+import { remembered } from './cache.ts';
 import { type Coverage, coverage, coverageAdvice } from './coverage.ts';
 import { currentSnapshot, emptySnapshot, migrationSql } from './diff.ts';
 import { applyStatements, runStatements, status } from './migrator.ts';
@@ -187,12 +188,21 @@ export async function createSchemaStatements(
   source: SchemaSource,
   dialect: Dialect,
 ): Promise<string[]> {
-  const full = await migrationSql(
-    dialect,
-    await emptySnapshot(dialect),
-    await currentSnapshot(source, dialect),
+  return remembered('create-schema', [source.label, dialect], async () => {
+    const full = await migrationSql(
+      dialect,
+      await emptySnapshot(dialect),
+      await currentSnapshot(source, dialect),
+    );
+    return full.statements;
+  });
+}
+
+async function serverVersion(db: Database): Promise<string> {
+  const rows = await db.execute<{ v: string }>(
+    db.dialect === 'postgres' ? sql`select version() as v` : sql`select sqlite_version() as v`,
   );
-  return full.statements;
+  return String(rows[0]?.v);
 }
 
 /** The shape the schema gives a fresh database, built in a scratch one and read back. */
@@ -364,7 +374,13 @@ export async function verify(
   migrationsDir?: string,
 ): Promise<VerifyReport> {
   const statements = await createSchemaStatements(source, db.dialect);
-  const expected = await expectedShape(db, source, statements);
+  // Building the expected schema in a scratch one is most of a no-op push on Postgres; the
+  // bundled CLI remembers it per code and server version (see cache.ts).
+  const expected = await remembered(
+    'expected-shape',
+    [source.label, db.dialect, await serverVersion(db)],
+    () => expectedShape(db, source, statements),
+  );
   const actual = await actualShape(db);
   const differences = compareShapes(expected, actual).map((d) => ({
     ...d,
