@@ -15,7 +15,7 @@
  *
  *   pnpm bench                                   (both dialects; Postgres: BENCH_DATABASE_URL,
  *                                                 default postgres://postgres@127.0.0.1:5432/postgres)
- *   BENCH_ITERATIONS=5000 BENCH_ROUNDS=7 pnpm bench
+ *   BENCH_ITERATIONS_SQLITE=5000 BENCH_ITERATIONS_POSTGRES=1000 BENCH_ROUNDS=9 pnpm bench
  *   BENCH_DIALECTS=sqlite pnpm bench
  */
 import { deepStrictEqual } from 'node:assert/strict';
@@ -30,8 +30,17 @@ import { defaultMigrationsDir, ensureAppRole, loadSource, push } from '@exora/mi
 import BetterSqlite3 from 'better-sqlite3';
 import postgres from 'postgres';
 
-const N = Number(process.env.BENCH_ITERATIONS ?? 2000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/**
+ * Calls per round on one dialect: BENCH_ITERATIONS_SQLITE / _POSTGRES, else BENCH_ITERATIONS,
+ * else 3000 on SQLite and 500 on Postgres (a round of about a second on each).
+ */
+const iterationsOf = (dialect: Dialect) =>
+  Number(
+    process.env[`BENCH_ITERATIONS_${dialect.toUpperCase()}`] ??
+      process.env.BENCH_ITERATIONS ??
+      (dialect === 'postgres' ? 500 : 3000),
+  );
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BULK_ROWS = 1000;
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 const APP_ROLE = 'exora_bench_app';
@@ -192,6 +201,7 @@ const volatile = (row: unknown) => {
 };
 
 function operations(f: Fixture, raw: RawSide, dialect: Dialect): Operation[] {
+  const N = iterationsOf(dialect);
   const { db, userId, listerId, sid } = f;
   const service = db.asService('session store');
   const importer = db.asService('session import');
@@ -207,7 +217,7 @@ function operations(f: Fixture, raw: RawSide, dialect: Dialect): Operation[] {
       sess: { cookie: { maxAge: 1000 }, n: r },
       expire: new Date(Date.UTC(2031, 0, 1)),
     }));
-  void dialect;
+
   const ops: Operation[] = [
     {
       name: 'session lookup',
@@ -577,7 +587,9 @@ function rawPostgres(url: string, crypto: Fixture['crypto']): RawSide {
 async function benchSqlite(): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'exora-bench-'));
   const file = join(dir, 'bench.db');
-  console.log(`SQLite: a new file ${file} (WAL), ${N} calls per round, ${ROUNDS} rounds`);
+  console.log(
+    `SQLite: a new file ${file} (WAL), ${iterationsOf('sqlite')} calls per round, ${ROUNDS} rounds`,
+  );
   try {
     const owner = connect(file, { schema: [schema] });
     await push(owner, defaultMigrationsDir(), await loadSource());
@@ -623,7 +635,7 @@ async function benchPostgres(): Promise<Result[]> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const target = new URL(adminUrl);
   console.log(
-    `Postgres: creating database ${name} on ${target.hostname}:${target.port || 5432} (dropped at the end), calls as role ${APP_ROLE} with row-level security, ${N} calls per round, ${ROUNDS} rounds`,
+    `Postgres: creating database ${name} on ${target.hostname}:${target.port || 5432} (dropped at the end), calls as role ${APP_ROLE} with row-level security, ${iterationsOf('postgres')} calls per round, ${ROUNDS} rounds`,
   );
   await admin.unsafe(`create database ${name}`);
   try {
@@ -657,7 +669,7 @@ function report(results: Result[]): string {
   const lines = [
     '# Benchmark: repository calls against the raw driver',
     '',
-    `Written by \`pnpm bench\` (apps/bench/src/operations.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${N} calls per round (bulk: ${Math.max(4, Math.round(N / 200))} inserts of ${BULK_ROWS} rows), ${ROUNDS} interleaved rounds. The ratio is the median of per-round ratios (ours / raw, operations per second); the range is the lowest and highest round.`,
+    `Written by \`pnpm bench\` (apps/bench/src/operations.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${DIALECTS.map((d) => `${d}: ${iterationsOf(d)} calls per round (bulk: ${Math.max(4, Math.round(iterationsOf(d) / 200))} inserts of ${BULK_ROWS} rows)`).join('; ')}, ${ROUNDS} interleaved rounds. The ratio is the median of per-round ratios (ours / raw, operations per second); the range is the lowest and highest round.`,
     '',
     'Raw = hand-written driver code doing the same work: same rows, same shape, secrets decrypted; on Postgres as the same application role, so it too opens a transaction and sets the actor (BEGIN, `exora_set_actor`, query, COMMIT pipelined). "Bare query" is the Postgres query alone, without the transaction and settings row-level security needs.',
     '',
