@@ -21,7 +21,7 @@
 import { deepStrictEqual } from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect, type Dialect } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
@@ -669,7 +669,7 @@ function report(results: Result[]): string {
   const lines = [
     '# Benchmark: repository calls against the raw driver',
     '',
-    `Written by \`pnpm bench\` (apps/bench/src/operations.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${DIALECTS.map((d) => `${d}: ${iterationsOf(d)} calls per round (bulk: ${Math.max(4, Math.round(iterationsOf(d) / 200))} inserts of ${BULK_ROWS} rows)`).join('; ')}, ${ROUNDS} interleaved rounds. The ratio is the median of per-round ratios (ours / raw, operations per second); the range is the lowest and highest round.`,
+    `Written by \`pnpm bench\` (apps/bench/src/operations.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${DIALECTS.map((d) => `${d}: ${iterationsOf(d)} calls per round (bulk: ${Math.max(4, Math.round(iterationsOf(d) / 200))} inserts of ${BULK_ROWS} rows)`).join('; ')}, ${ROUNDS} interleaved rounds; load average ${loadavg()[0]!.toFixed(1)} when written (other work on the machine widens the ranges). The ratio is the median of per-round ratios (ours / raw, operations per second); the range is the lowest and highest round.`,
     '',
     'Raw = hand-written driver code doing the same work: same rows, same shape, secrets decrypted; on Postgres as the same application role, so it too opens a transaction and sets the actor (BEGIN, `exora_set_actor`, query, COMMIT pipelined). "Bare query" is the Postgres query alone, without the transaction and settings row-level security needs.',
     '',
