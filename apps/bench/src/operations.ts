@@ -29,6 +29,7 @@ import { createDb, type ExoraDb, schema } from '@exora/db';
 import { defaultMigrationsDir, ensureAppRole, loadSource, push } from '@exora/migrations';
 import BetterSqlite3 from 'better-sqlite3';
 import postgres from 'postgres';
+import { markdownTable } from './markdown.ts';
 
 /**
  * Calls per round on one dialect: BENCH_ITERATIONS_SQLITE / _POSTGRES, else BENCH_ITERATIONS,
@@ -673,14 +674,30 @@ function report(results: Result[]): string {
     '',
     'Raw = hand-written driver code doing the same work: same rows, same shape, secrets decrypted; on Postgres as the same application role, so it too opens a transaction and sets the actor (BEGIN, `exora_set_actor`, query, COMMIT pipelined). "Bare query" is the Postgres query alone, without the transaction and settings row-level security needs.',
     '',
-    '| dialect | operation | raw ops/s | @exora/db ops/s | ratio | range | bare query ops/s |',
-    '| ------- | --------- | --------: | --------------: | ----: | ----- | ---------------: |',
   ];
-  for (const r of results) {
-    lines.push(
-      `| ${r.dialect} | ${r.name} | ${Math.round(r.raw)} | ${Math.round(r.ours)} | ${r.ratio.toFixed(2)}x | ${r.low.toFixed(2)}-${r.high.toFixed(2)} | ${r.bare ? Math.round(r.bare) : ''} |`,
-    );
-  }
+  lines.push(
+    ...markdownTable(
+      [
+        'dialect',
+        'operation',
+        'raw ops/s',
+        '@exora/db ops/s',
+        'ratio',
+        'range',
+        'bare query ops/s',
+      ],
+      [false, false, true, true, true, false, true],
+      results.map((r) => [
+        r.dialect,
+        r.name,
+        String(Math.round(r.raw)),
+        String(Math.round(r.ours)),
+        `${r.ratio.toFixed(2)}x`,
+        `${r.low.toFixed(2)}-${r.high.toFixed(2)}`,
+        r.bare ? String(Math.round(r.bare)) : '',
+      ]),
+    ),
+  );
   return `${lines.join('\n')}\n`;
 }
 
