@@ -15,7 +15,7 @@
  *
  *   pnpm bench                                   (both dialects; Postgres: BENCH_DATABASE_URL,
  *                                                 default postgres://postgres@127.0.0.1:5432/postgres)
- *   BENCH_ITERATIONS_SQLITE=5000 BENCH_ITERATIONS_POSTGRES=1000 BENCH_ROUNDS=9 pnpm bench
+ *   BENCH_ITERATIONS_SQLITE=2000 BENCH_ITERATIONS_POSTGRES=500 BENCH_ROUNDS=15 pnpm bench
  *   BENCH_DIALECTS=sqlite pnpm bench
  */
 import { deepStrictEqual } from 'node:assert/strict';
@@ -33,15 +33,18 @@ import { markdownTable } from './markdown.ts';
 
 /**
  * Calls per round on one dialect: BENCH_ITERATIONS_SQLITE / _POSTGRES, else BENCH_ITERATIONS,
- * else 3000 on SQLite and 500 on Postgres (a round of about a second on each).
+ * else 1000 on SQLite and 200 on Postgres. Many short rounds rather than a few long ones: a
+ * round disturbed by other work on the machine then moves the median less.
  */
 const iterationsOf = (dialect: Dialect) =>
   Number(
     process.env[`BENCH_ITERATIONS_${dialect.toUpperCase()}`] ??
       process.env.BENCH_ITERATIONS ??
-      (dialect === 'postgres' ? 500 : 3000),
+      (dialect === 'postgres' ? 200 : 1000),
   );
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+/** Bulk inserts of BULK_ROWS rows per round, for `n` single calls per round. */
+const bulkIterations = (n: number) => Math.max(8, Math.round(n / 100));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
 const BULK_ROWS = 1000;
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 const APP_ROLE = 'exora_bench_app';
@@ -315,7 +318,7 @@ function operations(f: Fixture, raw: RawSide, dialect: Dialect): Operation[] {
     },
     {
       name: `bulk insert ${BULK_ROWS} rows`,
-      iterations: Math.max(4, Math.round(N / 200)),
+      iterations: bulkIterations(N),
       ours: (i) => importer.insertMany(schema.sessions, bulkRows('ours', i)),
       raw: (i) => raw.sessionsInsert(bulkRows('raw', i)),
       async check() {
@@ -670,7 +673,7 @@ function report(results: Result[]): string {
   const lines = [
     '# Benchmark: repository calls against the raw driver',
     '',
-    `Written by \`pnpm bench\` (apps/bench/src/operations.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${DIALECTS.map((d) => `${d}: ${iterationsOf(d)} calls per round (bulk: ${Math.max(4, Math.round(iterationsOf(d) / 200))} inserts of ${BULK_ROWS} rows)`).join('; ')}, ${ROUNDS} interleaved rounds; load average ${loadavg()[0]!.toFixed(1)} when written (other work on the machine widens the ranges). The ratio is the median of per-round ratios (ours / raw, operations per second); the range is the lowest and highest round.`,
+    `Written by \`pnpm bench\` (apps/bench/src/operations.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${DIALECTS.map((d) => `${d}: ${iterationsOf(d)} calls per round (bulk: ${bulkIterations(iterationsOf(d))} inserts of ${BULK_ROWS} rows)`).join('; ')}, ${ROUNDS} interleaved rounds; load average ${loadavg()[0]!.toFixed(1)} when written (other work on the machine widens the ranges). The ratio is the median of per-round ratios (ours / raw, operations per second); the range is the lowest and highest round.`,
     '',
     'Raw = hand-written driver code doing the same work: same rows, same shape, secrets decrypted; on Postgres as the same application role, so it too opens a transaction and sets the actor (BEGIN, `exora_set_actor`, query, COMMIT pipelined). "Bare query" is the Postgres query alone, without the transaction and settings row-level security needs.',
     '',
