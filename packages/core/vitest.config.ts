@@ -1,10 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { vitestPreset } from '@exora/core/testing/vitest';
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({
-  test: {
-    globalSetup: [fileURLToPath(new URL('./src/testing/global-setup.ts', import.meta.url))],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-  },
-});
+export default defineConfig(vitestPreset());

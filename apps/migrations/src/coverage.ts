@@ -14,6 +14,7 @@ import { relative } from 'node:path';
 import type { Dialect } from '@exora/core';
 import { filesBelow, remembered } from './cache.ts';
 import { planMigration } from './diff.ts';
+import { firstLine } from './errors.ts';
 import { dialectDir, type MigrationFile, readSnapshot } from './files.ts';
 import { pendingChange } from './generate.ts';
 import type { SchemaSource } from './source.ts';
@@ -97,7 +98,7 @@ async function computeCoverage(
   if (plan.empty) return { ...base, state: 'current' };
   // Walk back: the newest older snapshot the schema equals makes everything after it "ahead".
   for (let i = files.length - 2; i >= 0; i--) {
-    if ((await planMigration(dialect, readSnapshot(files[i]!), cur)).empty) {
+    if ((await planMigration(dialect, readSnapshot(files[i] as MigrationFile), cur)).empty) {
       const ahead = files.slice(i + 1);
       const untracked = untrackedMigrations(dir, ahead);
       return { ...base, state: 'ahead', ahead: ahead.map((f) => f.name), untracked };
@@ -107,7 +108,7 @@ async function computeCoverage(
     ...base,
     state: 'behind',
     uncovered: plan.up.statements.length,
-    sample: plan.up.statements[0]!.split('\n')[0]!.slice(0, 100),
+    sample: firstLine(plan.up.statements[0] ?? '').slice(0, 100),
   };
 }
 

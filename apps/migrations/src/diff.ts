@@ -11,6 +11,7 @@ import { type Dialect, dialectSchema } from '@exora/core';
 import { diffObjects, type ObjectDiff, type SqlObject, schemaObjects } from './objects.ts';
 import type { SchemaSource } from './source.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: drizzle-kit's snapshot JSON, typed by drizzle-kit only as it walks it
 type Json = Record<string, any>;
 
 /** The schema after a migration: drizzle-kit's snapshot JSON and the custom objects. */
@@ -179,8 +180,8 @@ export function withoutRemoved(prev: Json, cur: Json): Json {
 async function kitDiff(dialect: Dialect, prev: Json, cur: Json): Promise<string[]> {
   const kitApi = await kit();
   return dialect === 'postgres'
-    ? kitApi.generateMigration(prev as any, cur as any)
-    : kitApi.generateSQLiteMigration(prev as any, cur as any);
+    ? kitApi.generateMigration(prev as never, cur as never)
+    : kitApi.generateSQLiteMigration(prev as never, cur as never);
 }
 
 /**
@@ -294,7 +295,9 @@ export async function planMigration(
 /** A short name for a migration, from what it changes. */
 export function describeChange(prev: Snapshot, cur: Snapshot): string {
   const names = (s: Snapshot) =>
-    new Map(Object.values(s.drizzle.tables ?? {}).map((t: any) => [t.name as string, t]));
+    new Map(
+      Object.values(s.drizzle.tables ?? {}).map((t) => [(t as Json).name as string, t as Json]),
+    );
   const p = names(prev);
   const c = names(cur);
   const created = [...c.keys()].filter((n) => !p.has(n));

@@ -18,19 +18,25 @@ export class StaleMigrationsError extends MigrationError {
   override readonly name = 'StaleMigrationsError';
 }
 
+/** The text before the first `separator` (a line break unless given). */
+export function firstLine(text: string, separator = '\n'): string {
+  const end = text.indexOf(separator);
+  return end === -1 ? text : text.slice(0, end);
+}
+
 /**
  * The most useful message of an error: the driver's own (Drizzle wraps it in "Failed query:
  * <sql>"), else the error's.
  */
 export function reason(error: unknown): string {
-  let current: any = error;
+  let current = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined;
   let best: string | undefined;
   for (let depth = 0; depth < 6 && current; depth++) {
     if (typeof current.message === 'string' && current.message) {
       if (!best || !current.message.startsWith('Failed query')) best = current.message;
       if (typeof current.code === 'string') return current.message;
     }
-    current = current.cause;
+    current = current.cause as typeof current;
   }
   return best ?? String(error);
 }

@@ -94,7 +94,10 @@ export function parseStatements(text: string): string[] {
   const out: string[] = [];
   for (const chunk of normalize(text).split(/^--> statement-breakpoint[ \t]*$/m)) {
     const lines = chunk.split('\n');
-    while (lines.length > 0 && (lines[0]!.trim() === '' || lines[0]!.trim().startsWith('--'))) {
+    while (
+      lines.length > 0 &&
+      ((lines[0] ?? '').trim() === '' || (lines[0] ?? '').trim().startsWith('--'))
+    ) {
       lines.shift();
     }
     const statement = lines.join('\n').trim();
@@ -105,7 +108,7 @@ export function parseStatements(text: string): string[] {
 
 export function markerReason(text: string): string | undefined {
   const m = /^-- exora:allow-destructive[ \t]*(.*)$/m.exec(normalize(text));
-  return m ? m[1]!.trim() : undefined;
+  return m?.[1]?.trim();
 }
 
 export function isCustom(text: string): boolean {
@@ -231,15 +234,13 @@ export function writeMigration(root: string, m: NewMigration): string[] {
   const dir = dialectDir(root, m.dialect);
   mkdirSync(join(dir, 'meta'), { recursive: true });
   const number = m.name.slice(0, 4);
-  const paths = [
-    join(dir, `${m.name}.sql`),
-    join(dir, `${m.name}.down.sql`),
-    join(dir, 'meta', `${number}_snapshot.json`),
-  ];
-  writeFileSync(paths[0]!, m.up);
-  writeFileSync(paths[1]!, m.down);
-  writeFileSync(paths[2]!, snapshotJson(m.snapshot));
-  return paths;
+  const up = join(dir, `${m.name}.sql`);
+  const down = join(dir, `${m.name}.down.sql`);
+  const snapshot = join(dir, 'meta', `${number}_snapshot.json`);
+  writeFileSync(up, m.up);
+  writeFileSync(down, m.down);
+  writeFileSync(snapshot, snapshotJson(m.snapshot));
+  return [up, down, snapshot];
 }
 
 export function nextName(existing: readonly MigrationFile[], slug: string): string {

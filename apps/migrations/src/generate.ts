@@ -15,7 +15,7 @@ import {
   type Snapshot,
   snapshotId,
 } from './diff.ts';
-import { MigrationError } from './errors.ts';
+import { firstLine, MigrationError } from './errors.ts';
 import {
   CUSTOM_MARKER,
   type DestructiveStatement,
@@ -59,9 +59,7 @@ export class DestructiveMigrationError extends MigrationError {
   override readonly name = 'DestructiveMigrationError';
   constructor(readonly found: { dialect: Dialect; statements: DestructiveStatement[] }[]) {
     const lines = found.flatMap(({ dialect, statements }) =>
-      statements.map(
-        (s) => `  ${dialect}: ${s.reason}: ${s.statement.split('\n')[0]!.slice(0, 120)}`,
-      ),
+      statements.map((s) => `  ${dialect}: ${s.reason}: ${firstLine(s.statement).slice(0, 120)}`),
     );
     super(
       [

@@ -20,7 +20,7 @@
  */
 import type { Database, Dialect, Executor } from '@exora/core';
 import { sql } from 'drizzle-orm';
-import { MigrationError, reason } from './errors.ts';
+import { firstLine, MigrationError, reason } from './errors.ts';
 import { type MigrationFile, parseStatements, readMigrations } from './files.ts';
 
 export const HISTORY_TABLE = '__exora_migrations';
@@ -45,8 +45,8 @@ function withoutForeignKeyPragmas(statements: readonly string[]): string[] {
   return statements.filter((s) => !FK_OFF.test(s.trim()) && !FK_ON.test(s.trim()));
 }
 
-const firstLine = (s: string) => {
-  const line = s.split('\n')[0]!.trim();
+const shortLine = (s: string) => {
+  const line = firstLine(s).trim();
   return line.length > 100 ? `${line.slice(0, 100)}...` : line;
 };
 
@@ -62,7 +62,7 @@ export async function runStatements(
     } catch (error) {
       const cause = reason(error);
       throw new MigrationError(
-        `${label} failed at statement ${i + 1} of ${statements.length} (${firstLine(statement)}): ${cause}`,
+        `${label} failed at statement ${i + 1} of ${statements.length} (${shortLine(statement)}): ${cause}`,
         { cause: error },
       );
     }

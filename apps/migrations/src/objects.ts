@@ -196,7 +196,7 @@ export function diffObjects(
   const removed = prev.filter((o) => !curBy.has(o.name)).map((o) => o.name);
   const added = cur.filter((o) => !prevBy.has(o.name)).map((o) => o.name);
   const changed = cur
-    .filter((o) => prevBy.has(o.name) && !same(prevBy.get(o.name)!, o))
+    .filter((o) => prevBy.has(o.name) && !same(prevBy.get(o.name) as SqlObject, o))
     .map((o) => o.name);
 
   // Objects kept as they are that must still be dropped and created again: those attached to a

@@ -9,6 +9,7 @@
  * custom migration.
  */
 import type { Dialect } from '@exora/core';
+import { firstLine } from './errors.ts';
 import type { Difference } from './verify.ts';
 
 export interface Repair {
@@ -65,8 +66,8 @@ function dropSql(dialect: Dialect, d: Difference): string | undefined {
     case 'view':
       return `DROP VIEW ${name};`;
     case 'function': {
-      const [fn, args = ')'] = d.name.split('(');
-      return `DROP FUNCTION ${q(dialect, fn!)}(${args};`;
+      const [fn = '', args = ')'] = d.name.split('(');
+      return `DROP FUNCTION ${q(dialect, fn)}(${args};`;
     }
     case 'enum':
       return `DROP TYPE ${name};`;
@@ -112,7 +113,7 @@ export function repairFor(dialect: Dialect, d: Difference, statements: readonly 
         : { sql: [add] };
     }
     if (d.object === 'extension') return { sql: [`CREATE EXTENSION IF NOT EXISTS ${name};`] };
-    const create = creating(statements, d.object === 'function' ? d.name.split('(')[0]! : d.name);
+    const create = creating(statements, d.object === 'function' ? firstLine(d.name, '(') : d.name);
     if (create) return { sql: [ensureSemicolon(create)] };
     const def = (d.expected as { definition?: string } | undefined)?.definition;
     if (def && /^CREATE\s/i.test(def)) return { sql: [ensureSemicolon(def)] };
@@ -159,7 +160,7 @@ export function repairFor(dialect: Dialect, d: Difference, statements: readonly 
     };
   }
   const drop = dropSql(dialect, d);
-  const create = creating(statements, d.object === 'function' ? d.name.split('(')[0]! : d.name);
+  const create = creating(statements, d.object === 'function' ? firstLine(d.name, '(') : d.name);
   if (d.object === 'function' && create) return { sql: [ensureSemicolon(create)] };
   if (drop && create) return { sql: [drop, ensureSemicolon(create)] };
   return { sql: [], note: dialect === 'sqlite' ? SQLITE_REBUILD : 'no single statement' };

@@ -61,7 +61,8 @@ export async function ensureAppRole(db: Database, options: RolesOptions): Promis
       select current_schema() as schema, current_database() as database,
              (select tableowner from pg_tables
                where schemaname = current_schema() and tablename = ${HISTORY_TABLE}) as owner`);
-    const { schema, database, owner } = info!;
+    if (!info) throw new Error('the catalog returned no row for the current schema');
+    const { schema, database, owner } = info;
     if (owner === role) {
       throw new MigrationError(
         `${role} owns the tables (it ran the migrations): the application role must be another role.`,

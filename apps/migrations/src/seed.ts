@@ -85,6 +85,7 @@ export async function seed(db: Database, source: SchemaSource): Promise<SeedResu
       const table = tx.table(ref.table);
       const inserted = await tx.db
         .insert(table)
+        // biome-ignore lint/suspicious/noExplicitAny: rows of any reference table; Drizzle types values per table
         .values(ref.rows as any[])
         .onConflictDoNothing()
         .returning();

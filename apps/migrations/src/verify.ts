@@ -96,14 +96,14 @@ export function sqliteChecks(createSql: string): Map<string, string> {
     let i = re.lastIndex;
     let quote: string | undefined;
     for (; i < createSql.length && depth > 0; i++) {
-      const ch = createSql[i]!;
+      const ch = createSql.charAt(i);
       if (quote) {
         if (ch === quote) quote = undefined;
       } else if (ch === "'" || ch === '"' || ch === '`') quote = ch;
       else if (ch === '(') depth++;
       else if (ch === ')') depth--;
     }
-    out.set(m[1]!, createSql.slice(re.lastIndex, i - 1).trim());
+    out.set(m[1] ?? '', createSql.slice(re.lastIndex, i - 1).trim());
   }
   return out;
 }
@@ -342,7 +342,7 @@ export function compareShapes(expected: Shape, actual: Shape): Difference[] {
     'definition',
   ]);
   for (const d of trig) {
-    const t = (expected.triggers[d.name] ?? actual.triggers[d.name])!.table;
+    const t = (expected.triggers[d.name] ?? actual.triggers[d.name])?.table ?? '';
     out.push({ table: t, ...d });
   }
   const wrap = (r: Record<string, string>) =>

@@ -18,8 +18,8 @@ import {
   serviceActor,
   statement,
 } from '../src/index.ts';
-import * as sample from '../src/sample/schema.ts';
-import { sampleOwners } from '../src/sample/schema.ts';
+import * as sample from '../testing/sample-schema.ts';
+import { sampleOwners } from '../testing/sample-schema.ts';
 
 const insertOwner = statement.count('busy.insertOwner', sampleOwners, ['email'], ({ db, t, $ }) =>
   db.insert(t).values({ email: $.email }),

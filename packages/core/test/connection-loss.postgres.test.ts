@@ -17,9 +17,9 @@ import {
   unit,
   userActor,
 } from '../src/index.ts';
-import * as sample from '../src/sample/schema.ts';
-import { sampleItems, sampleOwners } from '../src/sample/schema.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing/index.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import * as sample from '../testing/sample-schema.ts';
+import { sampleItems, sampleOwners } from '../testing/sample-schema.ts';
 
 const insertItem = statement.count(
   'loss.insertItem',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { providePostgres } from '../src/testing/index.ts';
+import { providePostgres } from '../testing/index.ts';
 
 describe('test harness: Postgres is never skipped', () => {
   it('fails, saying how to provide one, when no Postgres can be had', async () => {
@@ -28,7 +28,7 @@ describe('test harness: Postgres is never skipped', () => {
     });
     try {
       expect(server.source).toBe('throwaway');
-      const { canConnect } = await import('../src/testing/index.ts');
+      const { canConnect } = await import('../testing/index.ts');
       expect(await canConnect(server.adminUrl)).toBe(true);
     } finally {
       await server.stop();

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { introspect, type SchemaShape, type TableShape } from '../src/introspect.ts';
-import * as sample from '../src/sample/schema.ts';
-import { createTestDatabase, type TestDatabase } from '../src/testing/index.ts';
+import { createTestDatabase, type TestDatabase } from '../testing/index.ts';
+import * as sample from '../testing/sample-schema.ts';
 
 /** How each dialect stores each kind of column (pg as information_schema names it). */
 const STORAGE: Record<string, { pg: string; sqlite: string }> = {

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { sampleItems } from '../src/sample/schema.ts';
+import type { sampleItems } from '../testing/sample-schema.ts';
 
 type PgRow = typeof sampleItems.pg.$inferSelect;
 type SqliteRow = typeof sampleItems.sqlite.$inferSelect;

@@ -187,7 +187,9 @@ export class FieldCipher {
     }
     this.keyring = keyring;
     this.#keys = prepared;
-    this.#active = prepared.get(keyring.activeKeyId)!;
+    const active = prepared.get(keyring.activeKeyId);
+    if (!active) throw new Error('the active key is not in the keyring');
+    this.#active = active;
     Object.freeze(this);
   }
 

@@ -67,8 +67,8 @@ export function parseArgon2Hash(phc: string): Argon2Params | undefined {
     memoryCost: Number(m[3]),
     timeCost: Number(m[4]),
     parallelism: Number(m[5]),
-    saltLen: b64len(m[6]!),
-    outputLen: b64len(m[7]!),
+    saltLen: b64len(m[6] ?? ''),
+    outputLen: b64len(m[7] ?? ''),
   };
 }
 

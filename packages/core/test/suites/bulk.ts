@@ -14,7 +14,7 @@ import {
   userActor,
   ValidationError,
 } from '../../src/index.ts';
-import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
+import { sampleItems, sampleOwners } from '../../testing/sample-schema.ts';
 import type { SuiteContext } from './context.ts';
 
 async function newOwner(db: Executor) {

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
+import { sampleItems, sampleOwners } from '../../testing/sample-schema.ts';
 import type { SuiteContext } from './context.ts';
 
 export function columnSuite(ctx: SuiteContext) {

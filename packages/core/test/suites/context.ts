@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { Database, Dialect } from '../../src/index.ts';
-import * as sample from '../../src/sample/schema.ts';
-import { createTestDatabase, type TestDatabase } from '../../src/testing/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../testing/index.ts';
+import * as sample from '../../testing/sample-schema.ts';
 
 export interface SuiteContext {
   dialect: Dialect;

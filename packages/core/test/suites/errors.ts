@@ -8,7 +8,7 @@ import {
   SchemaMismatchError,
   UniqueViolationError,
 } from '../../src/index.ts';
-import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
+import { sampleItems, sampleOwners } from '../../testing/sample-schema.ts';
 import type { SuiteContext } from './context.ts';
 
 async function caught(p: Promise<unknown>): Promise<unknown> {

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { type Executor, NotNullViolationError, statement, userActor } from '../../src/index.ts';
-import { sampleItems, sampleOwners } from '../../src/sample/schema.ts';
+import { sampleItems, sampleOwners } from '../../testing/sample-schema.ts';
 import type { SuiteContext } from './context.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -46,7 +46,9 @@ export interface CreateIntegrationInput {
 /** Every public column; whether secrets are stored is `hasSecrets`. */
 function info(t: typeof integrations.pg) {
   const { hasEncryptedSecrets, ...rest } = publicColumns(t, integrations);
-  return Object.assign({}, rest, { hasSecrets: hasEncryptedSecrets! });
+  return Object.assign({}, rest, {
+    hasSecrets: hasEncryptedSecrets as NonNullable<typeof hasEncryptedSecrets>,
+  });
 }
 
 /** A string-valued object; its JSON text, or null when it is empty (nothing to encrypt). */

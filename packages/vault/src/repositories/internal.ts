@@ -127,6 +127,13 @@ export function ownOrAny<S>(name: string, declare: (reach: Reach) => S): (actor:
 
 const ownerLookups = new WeakMap<AnyTable, Statement<{ id: unknown }, { owner: string } | null>>();
 
+/** A column of a kit table by key, when the key is known only at run time (statement build). */
+export function columnOf(t: unknown, key: string): PgColumn {
+  const column = (t as Record<string, PgColumn | undefined>)[key];
+  if (!column) throw new Error(`no column ${key}`);
+  return column;
+}
+
 /** The owner of a row of a user-owned table, by id (service only). */
 function ownerLookup(table: AnyTable) {
   let lookup = ownerLookups.get(table);
@@ -138,8 +145,10 @@ function ownerLookup(table: AnyTable) {
       table,
       ['id'],
       ({ db, t, $ }) => {
-        const columns = t as unknown as Record<string, PgColumn>;
-        return db.select({ owner: columns[ownerKey]! }).from(t).where(eq(columns.id!, $.id));
+        return db
+          .select({ owner: columnOf(t, ownerKey) })
+          .from(t)
+          .where(eq(columnOf(t, 'id'), $.id));
       },
       { serviceOnly: true },
     ) as Statement<{ id: unknown }, { owner: string } | null>;

@@ -22,6 +22,7 @@ import {
   rotate,
 } from '@exora/crypto';
 import { and, asc, type Column, eq, gt, type SQL, sql } from 'drizzle-orm';
+import { columnOf } from './internal.ts';
 
 export interface RotateEncryptionOptions {
   /** Rows per batch (default 500, at most 10,000). Each batch is read, then saved in one unit. */
@@ -68,7 +69,7 @@ function statementsOf(table: AnyTable): RotationStatements {
       db
         .select()
         .from(t)
-        .orderBy(asc(cols(t).id!))
+        .orderBy(asc(columnOf(t, 'id')))
         .limit($.limit),
     service,
   );
@@ -80,8 +81,8 @@ function statementsOf(table: AnyTable): RotationStatements {
       db
         .select()
         .from(t)
-        .where(gt(cols(t).id!, $.after))
-        .orderBy(asc(cols(t).id!))
+        .where(gt(columnOf(t, 'id'), $.after))
+        .orderBy(asc(columnOf(t, 'id')))
         .limit($.limit),
     service,
   );
@@ -102,11 +103,11 @@ function statementsOf(table: AnyTable): RotationStatements {
         set[key] = sql`coalesce(${$[`new_${key}`]}, ${c[key]})`;
         unchanged.push(sql`(cast(${previous} as text) is null or ${c[key]} = ${previous})`);
       }
-      for (const key of touched) set[key] = $.bind(c[key]!, 'now');
+      for (const key of touched) set[key] = $.bind(columnOf(t, key), 'now');
       return db
         .update(t)
         .set(set as never)
-        .where(and(eq(c.id!, $.id), ...unchanged));
+        .where(and(eq(columnOf(t, 'id'), $.id), ...unchanged));
     },
     { serviceOnly: true },
   );

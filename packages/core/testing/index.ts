@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import './provided.ts';
-import { connect } from '../connect.ts';
-import type { Database, Dialect } from '../database.ts';
-import { createStatements, kitTables, type SchemaModule } from '../ddl.ts';
-import { actorFunctionSql } from '../engine/actor-sql.ts';
-import { schemaInfo } from '../engine/schema-info.ts';
+import { connect } from '../src/connect.ts';
+import type { Database, Dialect } from '../src/database.ts';
+import { createStatements, kitTables, type SchemaModule } from '../src/ddl.ts';
+import { actorFunctionSql } from '../src/engine/actor-sql.ts';
+import { schemaInfo } from '../src/engine/schema-info.ts';
 
 export {
   canConnect,
@@ -18,6 +18,7 @@ export {
   type PostgresServer,
   providePostgres,
 } from './postgres-server.ts';
+export { type VitestPresetOptions, vitestPreset } from './vitest.js';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
 

@@ -26,7 +26,7 @@ import {
   updatedAt,
   uuid,
   varchar,
-} from '../index.ts';
+} from '../src/index.ts';
 
 export const sampleMood = enumType('sample_mood', ['calm', 'busy', 'away']);
 export const sampleMoodEnum = sampleMood.pgEnum;

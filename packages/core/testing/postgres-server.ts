@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { redactUrl } from '../connect.ts';
+import { redactUrl } from '../src/connect.ts';
 
 export interface PostgresServer {
   adminUrl: string;

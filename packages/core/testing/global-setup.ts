@@ -1,7 +1,7 @@
 /** vitest globalSetup: one Postgres server for the whole run, stopped at the end. */
 import type { TestProject } from 'vitest/node';
 import './provided.ts';
-import { redactUrl } from '../connect.ts';
+import { redactUrl } from '../src/connect.ts';
 import { providePostgres } from './postgres-server.ts';
 
 export default async function setup(project: TestProject) {

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Boundaries between workspace packages: a file may reach another package only by its name
+// (`@exora/core/testing`), never by a relative path (`../../packages/core/src/...`), so that
+// every cross-package use goes through that package's `exports` and works the same once
+// installed from a tarball. Checks static and dynamic imports, re-exports, `require` and
+// `new URL('…', import.meta.url)` in every source file of packages/* and apps/*.
+// Also: every dependency of a workspace package that is not itself in the workspace is
+// `catalog:` (one version for all, in pnpm-workspace.yaml).
+// Exits 1 listing each offending file:line and specifier.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCE = /\.(?:[cm]?[jt]sx?)$/;
+const SKIP = new Set(['node_modules', 'dist', '.turbo', 'coverage']);
+const SPECIFIER =
+  /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|\bnew\s+URL\s*\(\s*)(['"`])(\.{1,2}\/[^'"`]*)\1/g;
+
+function* files(dir) {
+  for (const name of readdirSync(dir)) {
+    if (SKIP.has(name)) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* files(path);
+    else if (SOURCE.test(name)) yield path;
+  }
+}
+
+const problems = [];
+for (const group of ['packages', 'apps']) {
+  const groupDir = join(root, group);
+  for (const name of readdirSync(groupDir)) {
+    const packageRoot = join(groupDir, name);
+    if (!statSync(packageRoot).isDirectory()) continue;
+    const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8'));
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      for (const [dependency, range] of Object.entries(manifest[field] ?? {})) {
+        if (range.startsWith('workspace:') || range === 'catalog:') continue;
+        problems.push(`${group}/${name}/package.json: ${field} ${dependency} is not catalog:`);
+      }
+    }
+    for (const file of files(packageRoot)) {
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(SPECIFIER)) {
+        const target = resolve(dirname(file), match[2]);
+        if (target === packageRoot || target.startsWith(packageRoot + sep)) continue;
+        const line = text.slice(0, match.index).split('\n').length;
+        problems.push(`${relative(root, file)}:${line}: ${match[2]}`);
+      }
+    }
+  }
+}
+
+if (problems.length > 0) {
+  console.error(
+    'Relative paths that leave their package (import it by name and add it to the exports),\n' +
+      'and dependencies outside the catalog (add the version to pnpm-workspace.yaml):',
+  );
+  for (const problem of problems) console.error(`  ${problem}`);
+  process.exit(1);
+}
+console.log('boundaries: no relative path leaves its package; every dependency is catalog:');
