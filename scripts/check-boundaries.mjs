@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Boundaries between workspace packages: a file may reach another package only by its name
-// (`@exora/core/testing`), never by a relative path (`../../packages/core/src/...`), so that
+// (`@exora/core/testing`), never by a relative path into its folder (`../../packages/core/src/...`;
+// repository files outside packages/ and apps/, such as docs/, may be read), so that
 // every cross-package use goes through that package's `exports` and works the same once
 // installed from a tarball. Checks static and dynamic imports, re-exports, `require` and
 // `new URL('…', import.meta.url)` in every source file of packages/* and apps/*.
@@ -43,6 +44,9 @@ for (const group of ['packages', 'apps']) {
       const text = readFileSync(file, 'utf8');
       for (const match of text.matchAll(SPECIFIER)) {
         const target = resolve(dirname(file), match[2]);
+        // Into another package's folder: repository files such as docs/ may be read.
+        const into = relative(root, target).split(sep);
+        if (!['packages', 'apps'].includes(into[0] ?? '') || into.length < 2) continue;
         if (target === packageRoot || target.startsWith(packageRoot + sep)) continue;
         const line = text.slice(0, match.index).split('\n').length;
         problems.push(`${relative(root, file)}:${line}: ${match[2]}`);
