@@ -1,5 +1,5 @@
 /** Test helpers: fixture sources and migrations, fresh databases, running the CLI. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,6 +120,34 @@ export interface ChildResult {
   stderr: string;
 }
 
+/** What a child process printed and how it ended; `onLine` sees stdout as it comes. */
+export function childResult(
+  child: ChildProcess,
+  onLine?: (line: string) => void,
+): Promise<ChildResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stdout += text;
+    if (onLine) for (const l of text.split('\n')) if (l) onLine(l);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The environment without DATABASE_URL and PG* (a command must use what it is given). */
+export function envWithoutDatabase(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && !k.startsWith('PG')),
+    ),
+    ...extra,
+  };
+}
+
 /** Starts the CLI in a child process (tsx); `onLine` sees its stdout as it comes. */
 export function spawnCli(
   args: string[],
@@ -131,19 +159,7 @@ export function spawnCli(
     [join(APP_DIR, 'src', 'cli.ts'), ...args],
     { cwd: APP_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    const text = d.toString();
-    stdout += text;
-    if (onLine) for (const l of text.split('\n')) if (l) onLine(l);
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<ChildResult>((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const done = childResult(child, onLine);
   return { done, pid: child.pid };
 }
 

@@ -8,28 +8,26 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/files.ts';
-import { APP_DIR, type ChildResult, copyDir, fixtureMigrations, tempDir } from './helpers.ts';
+import {
+  APP_DIR,
+  type ChildResult,
+  childResult,
+  copyDir,
+  envWithoutDatabase,
+  fixtureMigrations,
+  tempDir,
+} from './helpers.ts';
 
 const CACHE_DIR = join(APP_DIR, 'node_modules', '.cache', 'exora-migrations');
 
 function launcher(args: string[]): Promise<ChildResult> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && !k.startsWith('PG')),
+  return childResult(
+    spawn(process.execPath, [join(APP_DIR, 'bin', 'db.mjs'), ...args], {
+      cwd: APP_DIR,
+      env: envWithoutDatabase(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
-  const child = spawn(process.execPath, [join(APP_DIR, 'bin', 'db.mjs'), ...args], {
-    cwd: APP_DIR,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 const results = (name: string) =>

@@ -10,32 +10,27 @@ import { connect, type Dialect } from '@exora/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/files.ts';
 import type { VerifyReport } from '../src/verify.ts';
-import { APP_DIR, type FreshDatabase, freshDatabase, runMain } from './helpers.ts';
+import {
+  APP_DIR,
+  type ChildResult,
+  childResult,
+  envWithoutDatabase,
+  type FreshDatabase,
+  freshDatabase,
+  runMain,
+} from './helpers.ts';
 
 const ROOT = repoRoot(APP_DIR);
 
 /** `pnpm <args>` at the repository root, without DATABASE_URL or PG* from the outside. */
-function pnpmAtRoot(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && !k.startsWith('PG')),
+function pnpmAtRoot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildResult> {
+  return childResult(
+    spawn('pnpm', args, {
+      cwd: ROOT,
+      env: envWithoutDatabase(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
-  const child = spawn('pnpm', args, {
-    cwd: ROOT,
-    env: { ...clean, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 describe('root db:* scripts', () => {
