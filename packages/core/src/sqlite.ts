@@ -219,7 +219,6 @@ export function openSqlite(
   const dialect = new SQLiteAsyncDialect();
   const schema = schemaInfo(tables);
   const key = {};
-  const byCompiled = new Map<Compiled, BetterSqlite3.Statement>();
 
   const compiled = (stmt: Statement<never, unknown>): Compiled => {
     const s = stmt as unknown as Statement<Record<string, unknown>, unknown>;
@@ -251,11 +250,12 @@ export function openSqlite(
 
   /** One compiled statement on the connection, synchronously. */
   const execCompiled = (c: Compiled, values: unknown[]): unknown[][] | number => {
-    let stmt = byCompiled.get(c);
+    // Compiled objects belong to this database (see `compiled`): its statement is kept on it.
+    let stmt = c.prepared as BetterSqlite3.Statement | undefined;
     if (!stmt) {
       stmt = conn.client.prepare(c.sql);
       if (stmt.reader) stmt.raw(true);
-      byCompiled.set(c, stmt);
+      c.prepared = stmt;
     }
     if (c.kind === 'count') return stmt.run(...values).changes;
     if (!stmt.reader) {
@@ -420,6 +420,14 @@ export function openSqlite(
       try {
         const c = compiled(stmt as never);
         const values = fill(c, 'sqlite', params, call);
+        if (conn.isFree) {
+          try {
+            return Promise.resolve(runOnce(c, values, params, call) as never);
+          } catch (error) {
+            // Another process holds the write lock: wait for it below, as the gate does.
+            if (!isBusy(error)) throw error;
+          }
+        }
         const result = conn.gate(() => runOnce(c, values, params, call) as never);
         return result instanceof Promise ? result.catch(rethrowMapped) : Promise.resolve(result);
       } catch (error) {

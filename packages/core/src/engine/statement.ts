@@ -239,6 +239,8 @@ export interface Compiled {
   readonly singleRow: boolean;
   /** Multi-row forms of a single-row insert, by row count (see `bulkSql`). */
   readonly bulk: Map<number, string>;
+  /** The driver's prepared statement, kept by the dialect that compiled this (SQLite). */
+  prepared?: unknown;
 }
 
 function placeholderProxy(): Placeholders<string> {
