@@ -24,6 +24,7 @@ import {
   type NotificationsRepositories,
   notificationsRepositoryFactories,
 } from '@exora/notifications';
+import { type RecorderRepositories, recorderRepositoryFactories } from '@exora/recorder';
 import { type VaultRepositories, vaultRepositoryFactories } from '@exora/vault';
 import { type WorkflowsRepositories, workflowsRepositoryFactories } from '@exora/workflows';
 import * as schema from './schema.ts';
@@ -48,7 +49,8 @@ export type Repositories = IdentityRepositories &
   WorkflowsRepositories &
   CrmRepositories &
   NotificationsRepositories &
-  InsightsRepositories & {
+  InsightsRepositories &
+  RecorderRepositories & {
     readonly actor: Actor;
     /**
      * Inserts many rows of any table for this actor, all or nothing, in multi-row chunks (one
@@ -81,6 +83,7 @@ const repositories: Repositories = repositoryPrototype(
     ...crmRepositoryFactories,
     ...notificationsRepositoryFactories,
     ...insightsRepositoryFactories,
+    ...recorderRepositoryFactories,
   },
   {
     get actor(): Actor {

@@ -5,6 +5,7 @@ export * from '@exora/crypto';
 export * from '@exora/identity';
 export * from '@exora/insights';
 export * from '@exora/notifications';
+export * from '@exora/recorder';
 export * from '@exora/vault';
 export * from '@exora/workflows';
 export { type CreateDbOptions, createDb, type ExoraDb, type Repositories } from './create-db.ts';

@@ -9,5 +9,6 @@ export * from '@exora/crm/schema';
 export * from '@exora/identity/schema';
 export * from '@exora/insights/schema';
 export * from '@exora/notifications/schema';
+export * from '@exora/recorder/schema';
 export * from '@exora/vault/schema';
 export * from '@exora/workflows/schema';

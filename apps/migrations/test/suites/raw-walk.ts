@@ -42,6 +42,8 @@ interface Owner {
   org: string;
   agent: string | undefined;
   session: string | undefined;
+  /** A recorded workflow of the organization (the recorder's child rows hang off it). */
+  recording: string | undefined;
   n: number;
 }
 interface Catalog {
@@ -99,6 +101,16 @@ function recipes(c: Catalog): Record<string, ((o: Owner) => string) | null> {
     user_statistics: (o) => `insert into user_statistics (user_id) values (${u(o)})`,
     user_workflow_instances: (o) =>
       `insert into user_workflow_instances (user_id, template_id, n8n_workflow_id) values (${u(o)}, ${lit(c.workflowTemplate)}, 'raw-${o.n}')`,
+    workflows: (o) =>
+      `insert into workflows (organization_id, name) values (${lit(o.org)}, 'raw ${o.n}')`,
+    steps: (o) =>
+      `insert into steps (organization_id, workflow_id, step_number, action_type) values (${lit(o.org)}, ${lit(o.recording!)}, ${o.n}, 'click')`,
+    screenshots: (o) =>
+      `insert into screenshots (organization_id, hash, storage_key, size_bytes) values (${lit(o.org)}, 'raw-hash-${o.n}', 'raw/${o.n}', 1)`,
+    health_logs: (o) =>
+      `insert into health_logs (organization_id, workflow_id, status) values (${lit(o.org)}, ${lit(o.recording!)}, 'success')`,
+    notifications: (o) =>
+      `insert into notifications (organization_id, workflow_id, type, title, message) values (${lit(o.org)}, ${lit(o.recording!)}, 'raw', 'raw ${o.n}', 'raw')`,
     workflow_recommendations: (o) =>
       `insert into workflow_recommendations (user_id, title) values (${u(o)}, 'raw ${o.n}')`,
   };
@@ -192,11 +204,13 @@ export async function rawIsolationWalk(
         org: a.organizationId,
         agent: undefined,
         session: undefined,
+        recording: undefined,
         n: 0,
       };
       o.n = ++n.next;
       o.agent = await one(recipe.user_agents!(o));
       o.session = await one(recipe.business_discovery_sessions!(o));
+      o.recording = await one(recipe.workflows!(o));
       owners.set(a.id, o);
     }
     for (const a of actors) {

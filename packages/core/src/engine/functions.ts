@@ -36,6 +36,11 @@ export interface DialectFunctions {
   ): SQL;
   /** A JSON array holding `element` (JSON text of an object): an insert's first value. */
   jsonArrayOf(element: SQL | Placeholder): SQL;
+  /**
+   * The 1-based position of `value` in `list` (a parameter holding a JSON array of strings),
+   * null when it is not there: one statement can renumber rows by a list the caller gives.
+   */
+  jsonArrayPosition(list: SQL | Placeholder, value: SQL | Column): SQL;
 }
 
 export function dialectFunctions(dialect: Dialect): DialectFunctions {
@@ -52,6 +57,8 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
       jsonArrayPutBy: (c, key, v, e) =>
         sql`(${pgRemove(c, key, v)} || jsonb_build_array(${e}::jsonb))`,
       jsonArrayOf: (e) => sql`jsonb_build_array(${e}::jsonb)`,
+      jsonArrayPosition: (list, v) =>
+        sql`(select e.n::integer from jsonb_array_elements_text(${list}::jsonb) with ordinality e(v, n) where e.v = ${v}::text limit 1)`,
     };
   }
   return {
@@ -67,6 +74,8 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
     jsonArrayPutBy: (c, key, v, e) =>
       sql`json_insert(${sqliteRemove(c, key, v)}, '$[#]', json(${e}))`,
     jsonArrayOf: (e) => sql`json_array(json(${e}))`,
+    jsonArrayPosition: (list, v) =>
+      sql`(select e.key + 1 from json_each(${list}) e where e.value = ${v} limit 1)`,
   };
 }
 

@@ -1,0 +1,3 @@
+import { recorderSuite } from './suites/recorder.ts';
+
+recorderSuite('postgres');
