@@ -6,9 +6,10 @@
 // installed from a tarball. Checks static and dynamic imports, re-exports, `require` and
 // `new URL('…', import.meta.url)` in every source file of packages/* and apps/*.
 // Also: every dependency of a workspace package that is not itself in the workspace is
-// `catalog:` (one version for all, in pnpm-workspace.yaml).
+// `catalog:` (one version for all, in pnpm-workspace.yaml), and every library package uses the
+// shared build preset with exports in its shape.
 // Exits 1 listing each offending file:line and specifier.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +28,37 @@ function* files(dir) {
   }
 }
 
+const SOURCE_CONDITION = '@exora/source';
+
+/**
+ * A library (packages/<name> with src/index.ts) builds with the shared preset and exports each
+ * entry as source for the workspace and as built files for everyone else (README, "Packages").
+ */
+function buildPresetProblems(manifest) {
+  const problems = [];
+  if (manifest.scripts?.build !== 'exora-build') problems.push('scripts.build is not exora-build');
+  if (manifest.devDependencies?.['@exora/build'] !== 'workspace:*') {
+    problems.push('devDependencies lack "@exora/build": "workspace:*"');
+  }
+  if (!manifest.files?.includes('dist')) problems.push('files does not list dist');
+  for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+    const source = typeof target === 'string' ? target : target?.[SOURCE_CONDITION];
+    if (typeof source !== 'string' || !source.startsWith('./src/')) continue;
+    const built = source.replace(/^\.\/src\//, './dist/').replace(/\.ts$/, '');
+    const keys = typeof target === 'object' ? Object.keys(target).join(',') : '';
+    if (
+      keys !== `${SOURCE_CONDITION},types,import` ||
+      target.types !== `${built}.d.ts` ||
+      target.import !== `${built}.js`
+    ) {
+      problems.push(
+        `exports["${subpath}"] is not { "${SOURCE_CONDITION}": "${source}", "types": "${built}.d.ts", "import": "${built}.js" }`,
+      );
+    }
+  }
+  return problems;
+}
+
 const problems = [];
 for (const group of ['packages', 'apps']) {
   const groupDir = join(root, group);
@@ -38,6 +70,11 @@ for (const group of ['packages', 'apps']) {
       for (const [dependency, range] of Object.entries(manifest[field] ?? {})) {
         if (range.startsWith('workspace:') || range === 'catalog:') continue;
         problems.push(`${group}/${name}/package.json: ${field} ${dependency} is not catalog:`);
+      }
+    }
+    if (group === 'packages' && existsSync(join(packageRoot, 'src', 'index.ts'))) {
+      for (const problem of buildPresetProblems(manifest)) {
+        problems.push(`${group}/${name}/package.json: ${problem}`);
       }
     }
     for (const file of files(packageRoot)) {
@@ -57,10 +94,13 @@ for (const group of ['packages', 'apps']) {
 
 if (problems.length > 0) {
   console.error(
-    'Relative paths that leave their package (import it by name and add it to the exports),\n' +
-      'and dependencies outside the catalog (add the version to pnpm-workspace.yaml):',
+    'Relative paths into another package (import it by name and add it to the exports),\n' +
+      'dependencies outside the catalog (add the version to pnpm-workspace.yaml), and libraries\n' +
+      'off the build preset (README, "Packages"):',
   );
   for (const problem of problems) console.error(`  ${problem}`);
   process.exit(1);
 }
-console.log('boundaries: no relative path leaves its package; every dependency is catalog:');
+console.log(
+  'boundaries: no relative path into another package; every dependency is catalog:; every library on the build preset',
+);

@@ -60,6 +60,8 @@ async function runBundled() {
       platform: 'node',
       format: 'esm',
       target: 'node20',
+      // Workspace packages from their TypeScript source, as tests and tsx take them.
+      conditions: ['@exora/source'],
       logLevel: 'error',
       external: [...linked.keys()].flatMap((name) => [name, `${name}/*`]),
     });

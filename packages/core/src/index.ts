@@ -39,6 +39,7 @@ export {
 export {
   type BuildContext,
   type CallContext,
+  type ParamsFor,
   type ParamsOf,
   type ResultOf,
   Statement,
