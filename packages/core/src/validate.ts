@@ -86,3 +86,17 @@ export function normalizeEmail(value: unknown, field = 'email'): string {
     patternHint: 'must be an email address',
   }).toLowerCase();
 }
+
+/** A whole number within `min` and `max` (inclusive). */
+export function requireInteger(
+  value: unknown,
+  field: string,
+  options: { min?: number; max?: number } = {},
+): number {
+  const min = options.min ?? Number.MIN_SAFE_INTEGER;
+  const max = options.max ?? Number.MAX_SAFE_INTEGER;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(field, `must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}

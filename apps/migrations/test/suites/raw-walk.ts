@@ -44,6 +44,9 @@ interface Owner {
   session: string | undefined;
   /** A recorded workflow of the organization (the recorder's child rows hang off it). */
   recording: string | undefined;
+  run: string | undefined;
+  report: string | undefined;
+  insight: string | undefined;
   n: number;
 }
 interface Catalog {
@@ -113,6 +116,18 @@ function recipes(c: Catalog): Record<string, ((o: Owner) => string) | null> {
       `insert into notifications (organization_id, workflow_id, type, title, message) values (${lit(o.org)}, ${lit(o.recording!)}, 'raw', 'raw ${o.n}', 'raw')`,
     workflow_recommendations: (o) =>
       `insert into workflow_recommendations (user_id, title) values (${u(o)}, 'raw ${o.n}')`,
+    workflow_runs: (o) => `insert into workflow_runs (user_id) values (${u(o)})`,
+    schedules: (o) =>
+      `insert into schedules (user_id, workflow_run_id, cron, next_run) values (${u(o)}, ${lit(o.run!)}, '* * * * *', now())`,
+    task_logs: (o) => `insert into task_logs (user_id, task_type) values (${u(o)}, 'raw')`,
+    reports: (o) =>
+      `insert into reports (user_id, vendor, report_type, report_date) values (${u(o)}, 'raw', 'raw', now())`,
+    insights: (o) =>
+      `insert into insights (report_id, user_id, insight_type) values (${lit(o.report!)}, ${u(o)}, 'raw')`,
+    insight_distributions: (o) =>
+      `insert into insight_distributions (insight_id, user_id, recipient_type, recipient_id, distribution_method) values (${lit(o.insight!)}, ${u(o)}, 'raw', 'raw ${o.n}', 'email')`,
+    emails: (o) =>
+      `insert into emails (user_id, subject, body, recipients) values (${u(o)}, 'raw', 'raw', '[]')`,
   };
 }
 
@@ -205,12 +220,18 @@ export async function rawIsolationWalk(
         agent: undefined,
         session: undefined,
         recording: undefined,
+        run: undefined,
+        report: undefined,
+        insight: undefined,
         n: 0,
       };
       o.n = ++n.next;
       o.agent = await one(recipe.user_agents!(o));
       o.session = await one(recipe.business_discovery_sessions!(o));
       o.recording = await one(recipe.workflows!(o));
+      o.run = await one(recipe.workflow_runs!(o));
+      o.report = await one(recipe.reports!(o));
+      o.insight = await one(recipe.insights!(o));
       owners.set(a.id, o);
     }
     for (const a of actors) {

@@ -41,6 +41,13 @@ export interface DialectFunctions {
    * null when it is not there: one statement can renumber rows by a list the caller gives.
    */
   jsonArrayPosition(list: SQL | Placeholder, value: SQL | Column): SQL;
+  /**
+   * A select that claims rows for the rest of its transaction, skipping rows another transaction
+   * claimed (queues, schedulers): `FOR UPDATE SKIP LOCKED` on Postgres. On SQLite the select
+   * itself, unchanged: a writer there holds the whole database (an immediate transaction, or the
+   * one statement it is part of), so no other writer can claim the same rows meanwhile.
+   */
+  skipLocked<Q extends object>(query: Q): Q;
 }
 
 export function dialectFunctions(dialect: Dialect): DialectFunctions {
@@ -59,6 +66,10 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
       jsonArrayOf: (e) => sql`jsonb_build_array(${e}::jsonb)`,
       jsonArrayPosition: (list, v) =>
         sql`(select e.n::integer from jsonb_array_elements_text(${list}::jsonb) with ordinality e(v, n) where e.v = ${v}::text limit 1)`,
+      skipLocked: (q) =>
+        (q as unknown as { for(s: string, o: object): typeof q }).for('update', {
+          skipLocked: true,
+        }),
     };
   }
   return {
@@ -67,8 +78,9 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
       sql`case when exists (select 1 from json_each(${c}) where value = ${v}) then ${c} else json_insert(${c}, '$[#]', ${v}) end`,
     arrayContains: (c, v) => sql`exists (select 1 from json_each(${c}) where value = ${v})`,
     // json_patch would merge nested objects too; this sets top-level keys only, like jsonb `||`.
+    // json_each gives true and false as 1 and 0 (type 'true' / 'false'): they are turned back.
     jsonMerge: (c, v) =>
-      sql`(select json_group_object(key, case when type in ('object', 'array') then json(value) else value end) from (select key, value, type from json_each(${c}) where key not in (select key from json_each(${v})) union all select key, value, type from json_each(${v})))`,
+      sql`(select json_group_object(key, case when type in ('object', 'array', 'true', 'false') then json(case type when 'true' then 'true' when 'false' then 'false' else value end) else value end) from (select key, value, type from json_each(${c}) where key not in (select key from json_each(${v})) union all select key, value, type from json_each(${v})))`,
     add: (c, d) => sql`(${c} + ${d})`,
     jsonArrayRemoveBy: (c, key, v) => sqliteRemove(c, key, v),
     jsonArrayPutBy: (c, key, v, e) =>
@@ -76,6 +88,7 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
     jsonArrayOf: (e) => sql`json_array(json(${e}))`,
     jsonArrayPosition: (list, v) =>
       sql`(select e.key + 1 from json_each(${list}) e where e.value = ${v} limit 1)`,
+    skipLocked: (q) => q,
   };
 }
 

@@ -1,1 +1,3 @@
+export * from './email-queue.ts';
+export * from './emails.ts';
 export * from './user-notifications.ts';

@@ -1,0 +1,3 @@
+import { seed004LockSuite } from './suites/seed-004.ts';
+
+seed004LockSuite('postgres');
