@@ -69,7 +69,7 @@ const keys = (o: Json | undefined) => Object.keys(o ?? {});
 const both = (a: string[], b: string[]) => a.length > 0 && b.length > 0;
 
 /** True when drizzle-kit would ask whether something was renamed. */
-export function isAmbiguous(prev: Json, cur: Json): boolean {
+function isAmbiguous(prev: Json, cur: Json): boolean {
   const pt = keys(prev.tables);
   const ct = keys(cur.tables);
   if (
@@ -126,7 +126,7 @@ function indexMentions(index: Json, column: string): boolean {
  * `prev` with everything `cur` no longer has removed (tables, columns and whatever uses them,
  * policies, enums, views): diffing prev -> it only drops, diffing it -> cur only adds.
  */
-export function withoutRemoved(prev: Json, cur: Json): Json {
+function withoutRemoved(prev: Json, cur: Json): Json {
   const inter: Json = structuredClone(prev);
   const droppedTables = new Set<string>();
   const droppedColumns = new Map<string, Set<string>>();
@@ -188,7 +188,7 @@ async function kitDiff(dialect: Dialect, prev: Json, cur: Json): Promise<string[
  * One statement per element: drizzle-kit sometimes returns two joined by a breakpoint line
  * (a changed composite primary key on Postgres) or a nested list.
  */
-export function splitStatements(raw: readonly unknown[]): string[] {
+function splitStatements(raw: readonly unknown[]): string[] {
   return raw.flatMap((s): string[] =>
     Array.isArray(s)
       ? splitStatements(s)
@@ -231,7 +231,7 @@ export async function drizzleStatements(
 const NAME = '[`"]([^`"]+)[`"]';
 
 /** Tables SQLite rebuilds in these statements (drizzle-kit's `__new_<table>` copy). */
-export function rebuiltTables(statements: readonly string[]): Set<string> {
+function rebuiltTables(statements: readonly string[]): Set<string> {
   const out = new Set<string>();
   for (const s of statements) {
     const m = new RegExp(`^CREATE TABLE ${NAME}`, 'i').exec(s);
@@ -241,7 +241,7 @@ export function rebuiltTables(statements: readonly string[]): Set<string> {
 }
 
 /** Tables these statements alter, drop or rebuild. */
-export function touchedTables(statements: readonly string[]): Set<string> {
+function touchedTables(statements: readonly string[]): Set<string> {
   const out = rebuiltTables(statements);
   for (const s of statements) {
     const m = new RegExp(`^(?:ALTER|DROP) TABLE (?:IF EXISTS )?(?:"public"\\.)?${NAME}`, 'i').exec(

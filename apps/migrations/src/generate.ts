@@ -74,7 +74,7 @@ export class DestructiveMigrationError extends MigrationError {
 }
 
 /** The newest snapshot of a dialect's history (the empty schema when there is none). */
-export async function latestSnapshot(
+async function latestSnapshot(
   files: readonly MigrationFile[],
   dialect: Dialect,
 ): Promise<Snapshot> {

@@ -37,7 +37,7 @@ export interface AppliedMigration {
 const FK_OFF = /^PRAGMA\s+foreign_keys\s*=\s*(OFF|0|false)\s*;?$/i;
 const FK_ON = /^PRAGMA\s+foreign_keys\s*=\s*(ON|1|true)\s*;?$/i;
 
-export function needsForeignKeysOff(statements: readonly string[]): boolean {
+function needsForeignKeysOff(statements: readonly string[]): boolean {
   return statements.some((s) => FK_OFF.test(s.trim()) || /^CREATE TABLE [`"]?__new_/i.test(s));
 }
 
@@ -73,7 +73,7 @@ export async function runStatements(
  * Runs `work` in one transaction; on SQLite with foreign keys off around it when
  * `foreignKeysOff`, checking them before the commit.
  */
-export async function inMigrationTransaction<R>(
+async function inMigrationTransaction<R>(
   db: Database,
   foreignKeysOff: boolean,
   work: (tx: Executor) => Promise<R>,
@@ -178,7 +178,7 @@ async function lock(tx: Executor): Promise<void> {
   }
 }
 
-export type MigrationState = 'applied' | 'pending' | 'edited' | 'no-file' | 'out-of-order';
+type MigrationState = 'applied' | 'pending' | 'edited' | 'no-file' | 'out-of-order';
 
 export interface StatusEntry {
   name: string;
@@ -187,7 +187,7 @@ export interface StatusEntry {
 }
 
 /** Every migration known to the files or the database, with its state. */
-export function compareHistory(
+function compareHistory(
   files: readonly MigrationFile[],
   history: readonly AppliedMigration[],
 ): StatusEntry[] {

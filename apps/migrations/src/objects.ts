@@ -147,7 +147,7 @@ export function schemaObjects(source: SchemaSource, dialect: Dialect): SqlObject
 }
 
 /** Dependencies first; otherwise the given order. Throws on a cycle. */
-export function sortByDependencies(objects: SqlObject[]): SqlObject[] {
+function sortByDependencies(objects: SqlObject[]): SqlObject[] {
   const byName = new Map(objects.map((o) => [o.name, o]));
   const out: SqlObject[] = [];
   const state = new Map<string, 'visiting' | 'done'>();

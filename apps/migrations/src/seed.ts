@@ -11,7 +11,7 @@ import { getTableConfig } from 'drizzle-orm/sqlite-core';
 import { MigrationError } from './errors.ts';
 import type { ReferenceData, SchemaSource } from './source.ts';
 
-export interface SeedTableResult {
+interface SeedTableResult {
   table: string;
   rows: number;
   inserted: number;

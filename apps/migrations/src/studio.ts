@@ -14,7 +14,7 @@ import { sql } from 'drizzle-orm';
 import { MigrationError } from './errors.ts';
 import { readHistory } from './migrator.ts';
 
-export const STUDIO_HOST = '127.0.0.1';
+const STUDIO_HOST = '127.0.0.1';
 export const STUDIO_PORT = 4983;
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 

@@ -34,7 +34,7 @@ export interface Shape {
   extensions: string[];
 }
 
-export type ObjectKind =
+type ObjectKind =
   | 'table'
   | 'column'
   | 'primary key'
@@ -88,7 +88,7 @@ export interface VerifyReport {
 // reading a database
 
 /** `CONSTRAINT "name" CHECK(<expr>)` clauses of a SQLite CREATE TABLE, with balanced parens. */
-export function sqliteChecks(createSql: string): Map<string, string> {
+function sqliteChecks(createSql: string): Map<string, string> {
   const out = new Map<string, string>();
   const re = /CONSTRAINT\s+["`]?(\w+)["`]?\s+CHECK\s*\(/gi;
   for (let m = re.exec(createSql); m; m = re.exec(createSql)) {
@@ -184,10 +184,7 @@ class Rollback extends Error {
 }
 
 /** Every statement that creates the schema from nothing, on one dialect. */
-export async function createSchemaStatements(
-  source: SchemaSource,
-  dialect: Dialect,
-): Promise<string[]> {
+async function createSchemaStatements(source: SchemaSource, dialect: Dialect): Promise<string[]> {
   return remembered('create-schema', [source.label, dialect], async () => {
     const full = await migrationSql(
       dialect,

@@ -78,7 +78,7 @@ export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
   return { ...(await createEmptyDatabase('postgres')), dialect };
 }
 
-export function pgAdminUrl(): string {
+function pgAdminUrl(): string {
   return inject('pgAdminUrl');
 }
 

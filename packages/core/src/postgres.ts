@@ -86,7 +86,7 @@ async function settle<T extends unknown[]>(
  * PGHOST / PGDATABASE / PGUSER / PGPORT set), the ones postgres.js actually connects to, so
  * `postgres://` alone never hides which server and database a command used. No password.
  */
-export function effectiveSafeUrl(
+function effectiveSafeUrl(
   url: string,
   safeUrl: string,
   options: { host?: readonly string[]; port?: readonly number[]; database?: string; user?: string },

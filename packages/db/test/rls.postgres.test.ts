@@ -5,11 +5,13 @@
  * the repositories must work through them, and raw SQL without the actor's settings must see
  * no one's rows.
  */
+
+import { connect } from '@exora/core';
 import { createTestDatabase, type TestDatabase } from '@exora/core/testing';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createDb, type ExoraDb, schema } from '../src/index.ts';
+import { createDb, type ExoraDb, schema } from '../src/index.ts';
 
 const APP_ROLE = 'exora_rls_test_app';
 

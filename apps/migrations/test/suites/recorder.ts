@@ -3,7 +3,8 @@
  * (Postgres: as the application role, row-level security in force).
  */
 import type { Dialect } from '@exora/core';
-import { type ExoraDb, type PublicUser, screenshotHash } from '@exora/db';
+import type { ExoraDb, PublicUser } from '@exora/db';
+import { screenshotHash } from '@exora/recorder';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Platform, platform } from './platform.ts';

@@ -269,5 +269,3 @@ export function publicColumns<T extends AnyTable['pg']>(
   }
   return out;
 }
-
-export type { SecretKeys };

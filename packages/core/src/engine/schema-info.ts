@@ -8,7 +8,7 @@ import type { Dialect } from '../database.ts';
 import type { AnyTable, TableMeta } from '../kit/table.ts';
 import { ACTOR, boundIdentity, ORGANIZATION, OWNER } from './statement.ts';
 
-export interface SecretInfo {
+interface SecretInfo {
   /** SQL table and column names: the ciphertext's associated data. */
   readonly table: string;
   readonly column: string;
@@ -18,7 +18,7 @@ export interface SecretInfo {
   readonly ownerKey: string | undefined;
 }
 
-export interface Membership {
+interface Membership {
   readonly table: AnyTable;
   /** Keys of the user id, organization id and (optional) role columns. */
   readonly userKey: string;

@@ -69,7 +69,7 @@ export class TxScope {
   }
 }
 
-export function sameActor(a: Actor, b: Actor): boolean {
+function sameActor(a: Actor, b: Actor): boolean {
   if (a === b) return true;
   if (a.kind === 'service' || b.kind === 'service') return a.kind === b.kind;
   return a.userId === b.userId && a.organizationId === b.organizationId;

@@ -21,12 +21,12 @@ import { actorHasRole, actorOrganization, ownerFilter, type SchemaInfo } from '.
 export type ResultKind = 'many' | 'maybe' | 'one' | 'count';
 
 /** A placeholder per parameter; `$.bind(column, name)` maps the value like the column does. */
-export type Placeholders<K extends string> = { readonly [N in K]: Placeholder } & {
+type Placeholders<K extends string> = { readonly [N in K]: Placeholder } & {
   bind(column: Column, name: K): SQL;
 };
 
 /** The engine's own parameters: the user a service acts for, the organization it names. */
-export type EngineParams = {
+type EngineParams = {
   /** For a user actor: left out, or their own id. For a service: the user the call is about. */
   readonly owner?: string | null | undefined;
   /** For a service on organization-owned rows: the organization (left out: all of them). */
@@ -151,7 +151,6 @@ export const statement = {
 
 export type ParamsOf<S> = S extends Statement<infer P, unknown> ? P : never;
 export type ResultOf<S> = S extends Statement<Record<string, unknown>, infer R> ? R : never;
-export type { Row };
 
 // ---------------------------------------------------------------------------------------------
 // Compiled form.

@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Dialect } from '@exora/core';
+import { connect } from '@exora/core';
 import { createTestDatabase, type TestDatabase } from '@exora/core/testing';
 import { createTestEnv } from '@exora/crypto/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, schema } from '../../src/index.ts';
+import { schema } from '../../src/index.ts';
 
 const run = promisify(execFile);
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,7 +27,7 @@ const REPO = join(PACKAGE, '..', '..');
 const BIN = join(PACKAGE, 'node_modules', '.bin');
 
 /** The README's TypeScript blocks: `runnable` ones are run; the rest are fragments. */
-export function readmeBlocks(markdown: string): { info: string; code: string }[] {
+function readmeBlocks(markdown: string): { info: string; code: string }[] {
   const blocks: { info: string; code: string }[] = [];
   const fence = /^```(ts[^\n]*)\n([\s\S]*?)^```$/gm;
   for (let m = fence.exec(markdown); m; m = fence.exec(markdown)) {
@@ -35,7 +36,7 @@ export function readmeBlocks(markdown: string): { info: string; code: string }[]
   return blocks;
 }
 
-export const runnableBlocks = () =>
+const runnableBlocks = () =>
   readmeBlocks(readFileSync(join(REPO, 'README.md'), 'utf8'))
     .filter((b) => b.info.split(/\s+/).includes('runnable'))
     .map((b) => b.code);
@@ -48,7 +49,7 @@ interface Workspace {
 }
 
 /** A scratch pnpm workspace with a service package holding the given sources. */
-export function scratchWorkspace(sources: readonly string[]): Workspace {
+function scratchWorkspace(sources: readonly string[]): Workspace {
   const root = mkdtempSync(join(tmpdir(), 'exora-readme-'));
   writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - apps/*\n');
   const service = join(root, 'apps', 'hello');
@@ -77,7 +78,7 @@ export function scratchWorkspace(sources: readonly string[]): Workspace {
 }
 
 /** `tsc --noEmit` over the service's files: its exit code and diagnostics. */
-export async function typecheck(ws: Workspace): Promise<{ code: number; out: string }> {
+async function typecheck(ws: Workspace): Promise<{ code: number; out: string }> {
   try {
     const { stdout } = await run(join(BIN, 'tsc'), ['-p', join(ws.service, 'tsconfig.json')], {
       cwd: ws.service,

@@ -9,7 +9,7 @@ import type { VaultSuiteContext } from './context.ts';
  * with `failAt`, makes that one fail before it reaches the database: a statement failing half
  * way through a repository call.
  */
-export function countingStatements(
+function countingStatements(
   exec: Executor,
   options: { failAt?: number } = {},
 ): Executor & { count(): number } {

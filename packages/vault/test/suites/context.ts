@@ -16,7 +16,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createVaultRepositories, type VaultRepositories } from '../../src/index.ts';
 import * as vaultSchema from '../../src/schema/index.ts';
 
-export const VAULT_TABLES = ['oauth_tokens', 'credentials', 'api_keys', 'integrations'] as const;
+const VAULT_TABLES = ['oauth_tokens', 'credentials', 'api_keys', 'integrations'] as const;
 export type VaultTable = (typeof VAULT_TABLES)[number];
 
 export interface VaultSuiteContext {
