@@ -24,7 +24,7 @@ export interface Seed004 {
   close(): Promise<void>;
 }
 
-export async function seed004(dialect: Dialect): Promise<Seed004> {
+async function seed004(dialect: Dialect): Promise<Seed004> {
   const p = await platform(dialect);
   const opened: ExoraDb[] = [];
   const url = (dialect === 'postgres' ? p.appUrl : p.sqliteFile)!;
