@@ -7,7 +7,8 @@
 // `new URL('…', import.meta.url)` in every source file of packages/* and apps/*.
 // Also: every dependency of a workspace package that is not itself in the workspace is
 // `catalog:` (one version for all, in pnpm-workspace.yaml), and every library package uses the
-// shared build preset with exports in its shape.
+// shared build preset with exports in its shape, and no comment in src/ names the seed a column
+// came from (docs/seed-coverage.md does) or a design document outside the repository.
 // Exits 1 listing each offending file:line and specifier.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -29,6 +30,7 @@ function* files(dir) {
 }
 
 const SOURCE_CONDITION = '@exora/source';
+const PROVENANCE = /\bseeds? ?-?0\d\d\b|\b(?:DOMAINS|CORE)\.md\b/gi;
 
 /**
  * A library (packages/<name> with src/index.ts) builds with the shared preset and exports each
@@ -79,6 +81,14 @@ for (const group of ['packages', 'apps']) {
     }
     for (const file of files(packageRoot)) {
       const text = readFileSync(file, 'utf8');
+      // Comments say what and why: where a column came from lives in docs/seed-coverage.md, and
+      // no comment sends the reader to a document outside the repository.
+      if (file.includes(`${sep}src${sep}`)) {
+        for (const match of text.matchAll(PROVENANCE)) {
+          const line = text.slice(0, match.index).split('\n').length;
+          problems.push(`${relative(root, file)}:${line}: comment names "${match[0]}"`);
+        }
+      }
       for (const match of text.matchAll(SPECIFIER)) {
         const target = resolve(dirname(file), match[2]);
         // Into another package's folder: repository files such as docs/ may be read.
@@ -96,7 +106,7 @@ if (problems.length > 0) {
   console.error(
     'Relative paths into another package (import it by name and add it to the exports),\n' +
       'dependencies outside the catalog (add the version to pnpm-workspace.yaml), and libraries\n' +
-      'off the build preset (README, "Packages"):',
+      'off the build preset (README, "Packages"), and comments naming a seed or an outside document:',
   );
   for (const problem of problems) console.error(`  ${problem}`);
   process.exit(1);

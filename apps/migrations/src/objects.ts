@@ -7,8 +7,8 @@
  *    table with `meta.hasUpdatedAt`; `FORCE ROW LEVEL SECURITY` on every table with a policy.
  *  - SQLite: an `AFTER UPDATE` trigger `<table>_touch_updated_at` that stamps the column (integer
  *    ms) when the update left it unchanged; the WHEN guard keeps it from looping.
- * Plus whatever the schema modules export as `SqlObjectSpec` (views, extensions, seed 000's
- * statistics triggers, seed 003's `last_seen` trigger when their tables land).
+ * Plus whatever the schema modules export as `SqlObjectSpec` (views, extensions, the
+ * statistics triggers, a `last_seen` trigger when its table lands).
  *
  * Each migration stores the objects of its schema in its snapshot; the next one diffs them:
  * removed and changed objects are dropped before drizzle-kit's statements, added and changed

@@ -1,5 +1,5 @@
 /**
- * `db:seed`: reference rows (seed 000's agent templates, entity types, ...) from every
+ * `db:seed`: reference rows (agent templates, entity types, ...) from every
  * `ReferenceData` the schema modules export. Each row is inserted with `ON CONFLICT DO NOTHING`
  * and must set its primary key or a unique key, so seeding twice inserts nothing the second
  * time. On Postgres the rows are written as the service context (`app.service = 'on'`), which

@@ -41,7 +41,7 @@ export function defaultSqlitePath(cwd = process.cwd()): string {
 }
 
 /**
- * `DATABASE_URL` if set; else Postgres when seed 000's PGHOST/PGDATABASE are set; else the
+ * `DATABASE_URL` if set; else Postgres when the libpq PGHOST/PGDATABASE are set; else the
  * embedded SQLite file.
  */
 export function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {

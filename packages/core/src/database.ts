@@ -10,7 +10,7 @@ export type Dialect = 'sqlite' | 'postgres';
  * The Drizzle query surface that statements are written against. Drizzle's select, insert
  * (with returning and onConflictDoUpdate), update and delete builders have the same shape on
  * both dialects and the kit gives both tables one row type, so queries are typed against the
- * Postgres builders and run unchanged on SQLite objects (CORE.md).
+ * Postgres builders and run unchanged on SQLite objects.
  */
 export type DrizzleHandle = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 

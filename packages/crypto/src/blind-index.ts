@@ -32,7 +32,7 @@ export function normalizeForIndex(
 }
 
 /**
- * A keyed, deterministic index of a secret, for finding a row by its plaintext (seed 003's
+ * A keyed, deterministic index of a secret, for finding a row by its plaintext (the
  * `api_keys.key_hash`) without storing anything readable: HMAC-SHA256 under its own 32-byte key,
  * never the encryption key and never a bare hash (a bare SHA-256 of a guessable value can be
  * brute-forced offline; an HMAC cannot without the key).

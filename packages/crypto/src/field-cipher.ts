@@ -295,8 +295,8 @@ export class FieldCipher {
   }
 
   /**
-   * Decrypts a value stored before this envelope existed (seed 000's tokens, seed 004's
-   * `encryptedData` + `iv`): bare AES-256-GCM parts under one of the keyring's keys, `legacy` by
+   * Decrypts a value stored before this envelope existed (older applications' tokens,
+   * `encryptedData` + `iv` pairs): bare AES-256-GCM parts under one of the keyring's keys, `legacy` by
    * default. For one-off migrations into the envelope; new code never writes this form.
    */
   decryptUnframed(

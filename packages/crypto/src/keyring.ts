@@ -4,7 +4,7 @@ import { CryptoConfigError, CryptoUsageError } from './errors.ts';
 /** Key ids: short, printable, and free of the `.` that separates the parts of a ciphertext. */
 export const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** The id the seed-000 `OAUTH_ENCRYPTION_KEY` gets in the keyring. Reserved. */
+/** The id the legacy `OAUTH_ENCRYPTION_KEY` gets in the keyring. Reserved. */
 export const LEGACY_KEY_ID = 'legacy';
 
 /** AES-256 key length in bytes. */
@@ -110,7 +110,7 @@ export class Keyring {
    *   URL-safe base64, padding optional). The LAST entry is active unless
    *   `EXORA_ENCRYPTION_ACTIVE_KEY` names another listed id (used to roll a new key out to every
    *   process before any process encrypts with it).
-   * - `OAUTH_ENCRYPTION_KEY` (seed 000): exactly 32 ASCII characters, used as the raw key bytes,
+   * - `OAUTH_ENCRYPTION_KEY` (legacy): exactly 32 ASCII characters, used as the raw key bytes,
    *   under the reserved id `legacy`. Decrypt-only, unless it is the only key configured.
    *
    * Every problem found is reported at once in one `CryptoConfigError`, naming the env var.

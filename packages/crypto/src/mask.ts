@@ -1,5 +1,5 @@
 /**
- * Masks a secret for display, in the form of seed 003's `masked_key` (`WW8G...T9g`).
+ * Masks a secret for display, in the form of `api_keys.masked_key` (`WW8G...T9g`).
  *
  * Rule: reveal `min(7, floor(n / 4))` characters of an `n`-character secret (never more than a
  * quarter of it), split as `ceil(r / 2)` leading and `floor(r / 2)` trailing characters around

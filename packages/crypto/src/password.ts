@@ -72,7 +72,7 @@ export function parseArgon2Hash(phc: string): Argon2Params | undefined {
   };
 }
 
-/** Whether a hash is bcrypt (seed 002's `$2a$`/`$2b$`/`$2y$` legacy hashes). */
+/** Whether a hash is bcrypt (legacy `$2a$`/`$2b$`/`$2y$` hashes). */
 export function isBcryptHash(hash: string): boolean {
   return BCRYPT.test(hash);
 }
@@ -124,7 +124,7 @@ export async function hashPassword(plain: string): Promise<string> {
 }
 
 /**
- * Verifies a password against an Argon2 hash or a legacy bcrypt hash (seed 002). A correct
+ * Verifies a password against an Argon2 hash or a legacy bcrypt hash. A correct
  * password on a bcrypt hash, or on an Argon2 hash weaker than `PASSWORD_PARAMS`, comes back with
  * `needsRehash: true`. bcrypt only ever used the first 72 bytes of a password; a legacy hash
  * therefore also accepts any password sharing those 72 bytes, until it is rehashed. Off the main

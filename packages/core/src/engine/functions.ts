@@ -1,6 +1,6 @@
 /**
  * SQL that differs by dialect, behind one name each, so statements stay dialect-free
- * (CORE.md: no `if (dialect)` in a domain).
+ * (a domain never branches on the dialect).
  */
 import { type Column, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Dialect } from '../database.ts';

@@ -1,4 +1,4 @@
-/** `organizationId` -> `organization_id`; database identifiers are snake_case (DOMAINS.md). */
+/** `organizationId` -> `organization_id`; database identifiers are snake_case. */
 export function snakeCase(key: string): string {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')

@@ -115,7 +115,7 @@ const members = statement.many(
       .orderBy(asc(t.email)),
 );
 
-/** Seed 000's organizations and seed 002's companies: the tenant root, with an invite token. */
+/** Organizations: the tenant root, with an invite token. */
 export function createOrganizationsRepository(ctx: DomainContext) {
   const { actor, crypto } = ctx;
   const hashToken = (token: string) => crypto.blindIndex.hash(token, { normalize: 'none' });

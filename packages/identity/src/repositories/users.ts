@@ -32,7 +32,7 @@ export interface CreateUserInput {
   lastName?: string | null;
   profileImageUrl?: string | null;
   role?: UserRole;
-  /** Join an organization by its invite token (seed 002's signup). */
+  /** Join an organization by its invite token (signup by invitation). */
   inviteToken?: string;
   /** Place the user in an organization directly (service contexts and that organization's admins). */
   organizationId?: string;

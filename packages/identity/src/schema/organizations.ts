@@ -1,7 +1,7 @@
 import { createdAt, id, json, ownedByOrganization, table, text, updatedAt } from '@exora/core';
 
 /**
- * Seed 000's `organizations` and seed 002's `companies` (the multi-tenant root).
+ * `organizations`: the multi-tenant root (also what older schemas called companies).
  * The invite token is stored only as a blind-index hash: it is shown once when made.
  */
 export const organizations = table(
@@ -9,9 +9,9 @@ export const organizations = table(
   {
     id: id(),
     name: text().notNull(),
-    /** HMAC of the invite token (seed 002 `invite_token`), for find-by-token; unique. */
+    /** HMAC of the invite token, for find-by-token; unique. */
     inviteTokenHash: text().notNull().unique('organizations_invite_token_hash_unique'),
-    /** Seed 002 `settings`, JSON text there, jsonb here. */
+    /** Free-form settings (jsonb on Postgres, JSON text on SQLite). */
     settings: json<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

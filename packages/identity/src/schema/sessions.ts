@@ -1,7 +1,7 @@
 import { index, json, serviceOnly, table, timestamp, varchar } from '@exora/core';
 
 /**
- * Seed 004's `sessions`: the shape express-session stores such as connect-pg-simple use
+ * `sessions`: the shape express-session stores such as connect-pg-simple use
  * (`sid`, `sess`, `expire`). Written only by the session store, a service context.
  */
 export const sessions = table(

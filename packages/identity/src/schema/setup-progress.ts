@@ -13,7 +13,7 @@ import {
 } from '@exora/core';
 import { users } from './users.ts';
 
-/** Seed 000's `setup_progress` (→ users): where a user is in onboarding. One row per user. */
+/** `setup_progress` (→ users): where a user is in onboarding. One row per user. */
 export const setupProgress = table(
   'setup_progress',
   {

@@ -12,7 +12,7 @@ import {
 } from '@exora/core';
 import { organizations } from './organizations.ts';
 
-/** Seed 000's `subdomain_configs` (→ organizations): an organization's subdomain. */
+/** `subdomain_configs` (→ organizations): an organization's subdomain. */
 export const subdomainConfigs = table(
   'subdomain_configs',
   {

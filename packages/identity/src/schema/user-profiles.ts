@@ -1,7 +1,7 @@
 import { createdAt, id, json, ownedByUser, table, text, updatedAt, uuid } from '@exora/core';
 import { users } from './users.ts';
 
-/** Seed 003's `user_profiles` (preferences and profile data), one per user. */
+/** `user_profiles`: preferences and profile data, one row per user. */
 export const userProfiles = table(
   'user_profiles',
   {

@@ -18,21 +18,21 @@ export const USER_ROLES = ['admin', 'regular'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
 /**
- * The union of seed 000's, 002's and 004's users. Emails are stored lower-cased and are unique
+ * Every user of the platform, in one table. Emails are stored lower-cased and are unique
  * without regard to case (a unique index on `lower(email)` guards raw writes too).
  */
 export const users = table(
   'users',
   {
     id: id(),
-    /** Seed 002 `company_id`: deleting the organization deletes its users. */
+    /** Deleting the organization deletes its users. */
     organizationId: uuid().references(() => organizations.columns.id, { onDelete: 'cascade' }),
     email: text().notNull(),
-    /** Argon2id PHC string; seed 002's bcrypt hashes are accepted and upgraded on login. */
+    /** Argon2id PHC string; legacy bcrypt hashes are accepted and upgraded on login. */
     passwordHash: text(),
-    /** Seed 002 `name`. */
+    /** Display name, free text. */
     name: text(),
-    /** Seed 004 `firstName`, `lastName`, `profileImageUrl`. */
+    /** Name parts and picture, as an identity provider gives them. */
     firstName: text(),
     lastName: text(),
     profileImageUrl: text(),

@@ -76,7 +76,7 @@ $$;`,
 
 const SQLITE_NOW = "cast(unixepoch('subsec') * 1000 as integer)";
 
-/** One table's triggers: Postgres one row trigger (seed 000's name), SQLite one per operation. */
+/** One table's triggers: Postgres one row trigger, SQLite one per operation. */
 function statisticsTriggers(table: 'user_agents' | 'agent_activities', pgName: string) {
   const sqliteTrigger = (op: 'INSERT' | 'UPDATE' | 'DELETE') => {
     const name = `${pgName}_${op.toLowerCase()}`;

@@ -151,7 +151,7 @@ const deactivateKey = ownOrAny('apiKeys.deactivate', ({ name, mine, options }) =
 );
 
 /**
- * Seed 003's per-user provider keys and seed 004's named platform keys (`userId` null, only
+ * Per-user provider keys and named platform keys (`userId` null, only
  * from a service context, through `createPlatformKey` / `listPlatformKeys`). The key is stored
  * three ways: its ciphertext (bound to the row), an HMAC blind index to find it by plaintext,
  * and a mask for display. Deactivated keys are kept (their hash still blocks storing the same
@@ -192,7 +192,7 @@ export function createApiKeysRepository(ctx: DomainContext) {
       return { apiKey: (await run(ctx, insertKey, params)) as ApiKeyInfo, plaintext: values.key };
     },
 
-    /** Stores a platform-wide key (seed 004's named `apiKeys`, no owner). Service only. */
+    /** Stores a platform-wide key (a named key with no owner). Service only. */
     async createPlatformKey(input: Omit<CreateApiKeyInput, 'userId'>): Promise<CreatedApiKey> {
       const values = validate(input);
       const apiKey = await run(ctx, insertPlatformKey, Object.assign({}, values, { userId: null }));

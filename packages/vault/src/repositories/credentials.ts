@@ -124,7 +124,7 @@ const setRefreshToken = statement.maybe(
 );
 
 /**
- * Seed 004's platform credentials. A user may hold several per platform (one per label);
+ * Platform credentials. A user may hold several per platform (one per label);
  * `deactivate` keeps the row for the record but drops its refresh token, and a deactivated
  * credential is no longer decrypted or refreshed.
  */

@@ -187,7 +187,7 @@ const removeIntegration = ownOrAny('integrations.remove', ({ name, mine, options
 );
 
 /**
- * Seed 000's integrations: a user's connection to an outside service, one per provider and
+ * Integrations: a user's connection to an outside service, one per provider and
  * name. Settings (`config`) are readable; secrets are one encrypted JSON object, read only
  * through `getSecrets`.
  */

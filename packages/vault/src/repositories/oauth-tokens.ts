@@ -158,7 +158,7 @@ function validateScopes(value: unknown): string[] {
 const provider = (value: unknown) => requireText(value, 'provider', { max: 100 });
 
 /**
- * Seed 000's OAuth grants: one per user and provider, both tokens encrypted and bound to the
+ * OAuth grants: one per user and provider, both tokens encrypted and bound to the
  * grant. `revoke` keeps the row (with `revokedAt`) but destroys both secrets: the refresh token
  * becomes null and the access token is overwritten with the encryption of an empty string (the
  * column is NOT NULL), so a revoked grant holds nothing usable; `save` brings it back to life.

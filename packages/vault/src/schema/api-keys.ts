@@ -17,20 +17,20 @@ import { users } from '@exora/identity/schema';
 import { sql } from 'drizzle-orm';
 
 /**
- * Seed 003's `api_keys` (a user's provider keys: encrypted key, `key_hash`, `masked_key`,
- * provider, metadata) merged with seed 004's named `apiKeys` (platform keys with a unique
+ * `api_keys`: a user's provider keys (encrypted key, `key_hash`, `masked_key`, provider,
+ * metadata) and named platform keys (a unique
  * `keyName`: here rows with no user, reachable only from a service context).
  */
 export const apiKeys = table(
   'api_keys',
   {
     id: id(),
-    /** Null for seed 004's platform-wide keys. */
+    /** Null for platform-wide keys. */
     userId: uuid().references(() => users.columns.id, { onDelete: 'cascade' }),
-    /** Seed 004 `keyName`; unique per owner. */
+    /** The key's name; unique per owner. */
     name: text().notNull(),
     provider: text().notNull(),
-    /** The key (seed 003 `encrypted_key`, seed 004 `keyValue`). */
+    /** The key, encrypted. */
     encryptedKey: encrypted().notNull(),
     /** HMAC-SHA256 blind index of the key, to find a key by its plaintext. */
     keyHash: text().notNull().unique('api_keys_key_hash_unique'),

@@ -14,7 +14,7 @@ import {
 import { users } from '@exora/identity/schema';
 
 /**
- * Seed 004's `credentials`: a user's login for a platform (e.g. vinsolutions). Seed 004 kept
+ * `credentials`: a user's login for a platform (e.g. vinsolutions). Older schemas kept
  * `encryptedData` and `iv` apart; here `encrypted_data` is one self-describing ciphertext that
  * carries its nonce and key id (so keys can rotate), and the refresh token is encrypted too.
  */

@@ -18,7 +18,7 @@ import { users } from '@exora/identity/schema';
 export const INTEGRATION_STATUSES = ['pending', 'connected', 'error', 'disconnected'] as const;
 
 /**
- * Seed 000's `integrations` (→ users): a user's connection to an outside service (an n8n
+ * `integrations` (→ users): a user's connection to an outside service (an n8n
  * workflow's app). Settings are readable; the integration's secrets (webhook secret, client
  * secret...) are one ciphertext of a JSON object.
  */

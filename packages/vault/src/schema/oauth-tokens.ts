@@ -15,7 +15,7 @@ import {
 import { users } from '@exora/identity/schema';
 
 /**
- * Seed 000's `oauth_tokens`: a user's OAuth grant per provider. Both tokens are encrypted, bound
+ * `oauth_tokens`: a user's OAuth grant per provider. Both tokens are encrypted, bound
  * to the grant's user and provider (its natural key), so saving a grant is one upsert whose
  * ciphertexts are valid whichever row it lands on.
  */

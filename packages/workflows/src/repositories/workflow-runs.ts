@@ -70,7 +70,7 @@ const findRun = statement.maybe('workflowRuns.find', workflowRuns, ['id'], ({ db
     .where(and(eq(t.id, $.id), owned())),
 );
 
-/** Seed 004's "active workflows": running and locked, latest update first (on an index). */
+/** The "active workflows": running and locked, latest update first (on an index). */
 const listActive = statement.many(
   'workflowRuns.listActive',
   workflowRuns,
