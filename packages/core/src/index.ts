@@ -14,6 +14,7 @@ export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './dat
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export { ACTOR_FUNCTION, actorFunctionSql } from './engine/actor-sql.ts';
 export { KEYSET_PARAMS, keyset, type Page } from './engine/keyset.ts';
+export { ownedRow } from './engine/owned-row.ts';
 export {
   contextOf,
   type DomainContext,

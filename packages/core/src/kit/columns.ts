@@ -103,6 +103,16 @@ export class Col<P extends ColumnBuilderBase, S extends ColumnBuilderBase> {
     return this.both((b) => b.unique(name));
   }
 
+  /**
+   * The database sets this column to now on every update of its row (a trigger the migrations
+   * app creates on both dialects), whether or not the statement sets it: a `last_seen` that a
+   * heartbeat moves without the caller giving a time. Repositories never write it.
+   */
+  touchOnUpdate(): this {
+    this.meta.touchOnUpdate = true;
+    return this;
+  }
+
   references(ref: () => ColumnRef, actions: { onDelete?: OnDeleteAction } = {}): this {
     (this.pg as any).references(() => ref().pg, actions);
     (this.sqlite as any).references(() => ref().sqlite, actions);
