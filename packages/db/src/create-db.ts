@@ -1,4 +1,8 @@
 import { type AgentsRepositories, agentsRepositoryFactories } from '@exora/agents';
+import {
+  type ConversationsRepositories,
+  conversationsRepositoryFactories,
+} from '@exora/conversations';
 import type { AnyTable } from '@exora/core';
 import {
   type Actor,
@@ -24,6 +28,7 @@ import {
   type NotificationsRepositories,
   notificationsRepositoryFactories,
 } from '@exora/notifications';
+import { type ProjectsRepositories, projectsRepositoryFactories } from '@exora/projects';
 import { type RecorderRepositories, recorderRepositoryFactories } from '@exora/recorder';
 import { type VaultRepositories, vaultRepositoryFactories } from '@exora/vault';
 import { type WorkflowsRepositories, workflowsRepositoryFactories } from '@exora/workflows';
@@ -50,7 +55,9 @@ export type Repositories = IdentityRepositories &
   CrmRepositories &
   NotificationsRepositories &
   InsightsRepositories &
-  RecorderRepositories & {
+  RecorderRepositories &
+  ProjectsRepositories &
+  ConversationsRepositories & {
     readonly actor: Actor;
     /**
      * Inserts many rows of any table for this actor, all or nothing, in multi-row chunks (one
@@ -84,6 +91,8 @@ const repositories: Repositories = repositoryPrototype(
     ...notificationsRepositoryFactories,
     ...insightsRepositoryFactories,
     ...recorderRepositoryFactories,
+    ...projectsRepositoryFactories,
+    ...conversationsRepositoryFactories,
   },
   {
     get actor(): Actor {

@@ -8,6 +8,13 @@
  */
 
 export type { AddMetricsInput, CreateAgentInput, RecordActivityInput } from '@exora/agents';
+export type {
+  ChatSessionPage,
+  ChatSessionsRepository,
+  PromptsRepository,
+  PromptValue,
+  SavePromptInput,
+} from '@exora/conversations';
 export type { Actor, Dialect, ErrorCode, Page } from '@exora/core';
 // Errors from the database layer: `code` says which (ErrorCode), `retryable` whether to retry.
 export {
@@ -61,6 +68,19 @@ export type {
   ActivityLogPage,
 } from '@exora/insights';
 export type { NotificationPage } from '@exora/notifications';
+export type {
+  CliSessionsRepository,
+  CreateProjectInput,
+  DeploymentLogsRepository,
+  ProjectPage,
+  ProjectsRepository,
+  PublicCliSession,
+  RecordToolExecutionInput,
+  SetDeploymentStatusInput,
+  StartStepInput,
+  StepResult,
+  ToolExecutionsRepository,
+} from '@exora/projects';
 export type {
   HealthLogsRepository,
   HealthRunInput,

@@ -5,10 +5,12 @@
  */
 
 export * from '@exora/agents/schema';
+export * from '@exora/conversations/schema';
 export * from '@exora/crm/schema';
 export * from '@exora/identity/schema';
 export * from '@exora/insights/schema';
 export * from '@exora/notifications/schema';
+export * from '@exora/projects/schema';
 export * from '@exora/recorder/schema';
 export * from '@exora/vault/schema';
 export * from '@exora/workflows/schema';

@@ -47,6 +47,8 @@ interface Owner {
   run: string | undefined;
   report: string | undefined;
   insight: string | undefined;
+  project: string | undefined;
+  step: string | undefined;
   n: number;
 }
 interface Catalog {
@@ -71,6 +73,8 @@ function recipes(c: Catalog): Record<string, ((o: Owner) => string) | null> {
       `insert into users (email, organization_id) values ('raw-${o.n}@example.test', ${lit(o.org)})`,
     subdomain_configs: (o) =>
       `insert into subdomain_configs (organization_id, subdomain) values (${lit(o.org)}, 'raw-${o.n}')`,
+    tool_executions: (o) =>
+      `insert into tool_executions (project_id, user_id, agent_log_id, tool_name, status) values (${lit(o.project!)}, ${u(o)}, ${lit(o.step!)}, 'raw', 'success')`,
     user_agents: (o) =>
       `insert into user_agents (user_id, template_id, name) values (${u(o)}, ${lit(c.agentTemplate)}, 'agent ${o.n}')`,
     agent_activities: (o) =>
@@ -78,12 +82,20 @@ function recipes(c: Catalog): Record<string, ((o: Owner) => string) | null> {
     agent_metrics: (o) =>
       `insert into agent_metrics (agent_id, user_id, day) values (${lit(o.agent!)}, ${u(o)}, '${day(o.n)}')`,
     activity_logs: (o) => `insert into activity_logs (user_id, action) values (${u(o)}, 'raw')`,
+    agent_logs: (o) =>
+      `insert into agent_logs (project_id, user_id, step_number, agent_name, started_at) values (${lit(o.project!)}, ${u(o)}, 1, 'raw ${o.n}', now())`,
     api_keys: (o) =>
       `insert into api_keys (user_id, name, provider, encrypted_key, key_hash, masked_key) values (${u(o)}, 'raw ${o.n}', 'openai', 'x', 'raw-hash-${o.n}', 'raw...${o.n}')`,
     automation_workflows: (o) =>
       `insert into automation_workflows (user_id, name) values (${u(o)}, 'raw ${o.n}')`,
     business_discovery_sessions: (o) =>
       `insert into business_discovery_sessions (user_id) values (${u(o)})`,
+    chat_sessions: (o) =>
+      `insert into chat_sessions (user_id, title) values (${u(o)}, 'raw ${o.n}')`,
+    cli_sessions: (o) =>
+      `insert into cli_sessions (user_id, token_hash, machine_name) values (${u(o)}, 'raw-hash-${o.n}', 'raw')`,
+    deployment_logs: (o) =>
+      `insert into deployment_logs (project_id, user_id, provider) values (${lit(o.project!)}, ${u(o)}, 'raw')`,
     business_profiles: (o) =>
       `insert into business_profiles (user_id, session_id) values (${u(o)}, ${lit(o.session!)})`,
     credentials: (o) =>
@@ -95,6 +107,10 @@ function recipes(c: Catalog): Record<string, ((o: Owner) => string) | null> {
       `insert into integrations (user_id, provider, name) values (${u(o)}, 'raw', 'raw ${o.n}')`,
     oauth_tokens: (o) =>
       `insert into oauth_tokens (user_id, provider, access_token) values (${u(o)}, 'raw-${o.n}', 'x')`,
+    projects: (o) =>
+      `insert into projects (user_id, name, total_steps) values (${u(o)}, 'raw ${o.n}', 14)`,
+    prompts: (o) =>
+      `insert into prompts (user_id, name, content) values (${u(o)}, 'raw ${o.n}', 'raw')`,
     setup_progress: (o) => `insert into setup_progress (user_id) values (${u(o)})`,
     user_dashboard_preferences: (o) =>
       `insert into user_dashboard_preferences (user_id) values (${u(o)})`,
@@ -152,6 +168,22 @@ function tenantTables(adminWrites: Set<string>): TenantTable[] {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * The columns of a table that a trigger sets to now on every update (a `touch` writes a value
+ * onto itself and still moves them), as a Postgres `text[]` to subtract from a row's JSON.
+ */
+function touched(name: string): string {
+  const table = (Object.values(schema) as { name?: string; meta?: Record<string, unknown> }[]).find(
+    (t) => t?.name === name && t.meta,
+  );
+  const columns = (table?.meta?.columns ?? []) as {
+    name: string;
+    meta: { touchOnUpdate?: boolean };
+  }[];
+  const names = columns.filter((c) => c.meta.touchOnUpdate).map((c) => lit(c.name));
+  return `array[${names.join(', ')}]::text[]`;
+}
+
 export interface RawWalkResult {
   operations: number;
   tables: number;
@@ -163,7 +195,8 @@ export interface RawWalkResult {
 /**
  * Runs `operations` random raw-SQL operations by `actors` on every tenant-owned table and checks
  * each against the ownership model; after each run of the property the whole database (every
- * row of every tenant table, but for `updated_at`) must be what it was.
+ * row of every tenant table, but for the columns the database moves on every update: `updated_at`,
+ * `last_seen`) must be what it was.
  */
 export async function rawIsolationWalk(
   url: string,
@@ -223,6 +256,8 @@ export async function rawIsolationWalk(
         run: undefined,
         report: undefined,
         insight: undefined,
+        project: undefined,
+        step: undefined,
         n: 0,
       };
       o.n = ++n.next;
@@ -232,6 +267,8 @@ export async function rawIsolationWalk(
       o.run = await one(recipe.workflow_runs!(o));
       o.report = await one(recipe.reports!(o));
       o.insight = await one(recipe.insights!(o));
+      o.project = await one(recipe.projects!(o));
+      o.step = await one(recipe.agent_logs!(o));
       owners.set(a.id, o);
     }
     for (const a of actors) {
@@ -254,7 +291,7 @@ export async function rawIsolationWalk(
       const out = new Map<string, string>();
       for (const t of tables) {
         const found = await asService<{ id: string; d: string }>(
-          `select id::text as id, md5((to_jsonb(t) - 'updated_at')::text) as d from ${t.name} t`,
+          `select id::text as id, md5((to_jsonb(t) - ${touched(t.name)})::text) as d from ${t.name} t`,
         );
         for (const r of found) out.set(`${t.name}/${r.id}`, r.d);
       }

@@ -1,0 +1,2 @@
+export * from './chat-sessions.ts';
+export * from './prompts.ts';

@@ -1,0 +1,2 @@
+export * from './repositories/index.ts';
+export * from './schema/index.ts';
