@@ -110,6 +110,12 @@ export type {
   SaveCredentialInput,
   SaveOauthTokenInput,
 } from '@exora/vault';
-export { type ActivateWorkflowInput, MissingOAuthGrantError } from '@exora/workflows';
+export {
+  type ActivateWorkflowInput,
+  type CreateWorkflowRunInput,
+  LockLostError,
+  MissingOAuthGrantError,
+  type WorkflowLock,
+} from '@exora/workflows';
 export { type CreateDbOptions, createDb, type ExoraDb, type Repositories } from './create-db.ts';
 export * as schema from './schema.ts';
