@@ -13,6 +13,7 @@ export {
 export type { Database, Dialect, DrizzleHandle, Executor, UnitMode } from './database.ts';
 export { createStatements, dialectSchema, kitTables, type SchemaModule } from './ddl.ts';
 export { ACTOR_FUNCTION, actorFunctionSql } from './engine/actor-sql.ts';
+export { explain } from './engine/explain.ts';
 export { KEYSET_PARAMS, keyset, type Page } from './engine/keyset.ts';
 export { ownedRow } from './engine/owned-row.ts';
 export {

@@ -1,8 +1,12 @@
 import { lazyRepositories, type RepositoriesOf } from '@exora/core';
+import { createSchedulesRepository } from './schedules.ts';
+import { createTaskLogsRepository } from './task-logs.ts';
 import { createUserWorkflowInstancesRepository } from './user-workflow-instances.ts';
 import { createWorkflowRunsRepository } from './workflow-runs.ts';
 import { createWorkflowTemplatesRepository } from './workflow-templates.ts';
 
+export * from './schedules.ts';
+export * from './task-logs.ts';
 export * from './user-workflow-instances.ts';
 export * from './workflow-runs.ts';
 export * from './workflow-templates.ts';
@@ -12,6 +16,8 @@ export const workflowsRepositoryFactories = {
   workflowTemplates: createWorkflowTemplatesRepository,
   workflowInstances: createUserWorkflowInstancesRepository,
   workflowRuns: createWorkflowRunsRepository,
+  schedules: createSchedulesRepository,
+  taskLogs: createTaskLogsRepository,
 };
 
 export const createWorkflowsRepositories = lazyRepositories(workflowsRepositoryFactories);

@@ -90,6 +90,9 @@ const listActive = statement.many(
   { serviceOnly: true },
 );
 
+/** The statement behind seed 004's "active workflows" (for plan checks). */
+export const activeWorkflowsQuery = listActive;
+
 /**
  * One statement: the row lock of the update makes concurrent acquirers wait, and each re-reads
  * the row it waited for, so only one finds it free (or its lease ended) and takes it.

@@ -1,0 +1,3 @@
+import { seed004PlansSuite } from './suites/seed-004.ts';
+
+seed004PlansSuite('sqlite');
