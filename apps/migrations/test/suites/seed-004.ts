@@ -415,6 +415,22 @@ export function seed004OperationsSuite(dialect: Dialect) {
         code: 'PRECONDITION_FAILED',
       });
       await mailer.emailQueue.complete(again!, 'alive');
+      // A lapsed claim on its last attempt: dead, and its email failed.
+      const last = await me.emails.create({
+        subject: 's',
+        body: 'b',
+        recipients: ['y@example.test'],
+      });
+      const lastJob = await mailer.emailQueue.enqueue(last.id, { priority: 1000, maxAttempts: 1 });
+      const [only] = await mailer.emailQueue.claimNext('gone', 1, { visibilityMs: 50 });
+      expect(only!.id).toBe(lastJob.id);
+      await sleep(100);
+      expect(await mailer.emailQueue.requeueExpired()).toBe(1);
+      expect(await mailer.emailQueue.get(lastJob.id)).toMatchObject({
+        status: 'dead',
+        error: 'claim lapsed',
+      });
+      expect(await me.emails.get(last.id)).toMatchObject({ status: 'failed' });
     });
 
     it(`${QUEUE_WORKERS} workers on separate handles claim ${QUEUE_JOBS} jobs, each exactly once`, async () => {

@@ -132,7 +132,7 @@ const failJob = statement.maybe(
 );
 
 /** Claims whose deadline passed: their worker vanished. */
-const requeueLapsed = statement.count(
+const requeueLapsed = statement.many(
   'emailQueue.requeueExpired',
   emailQueue,
   ['now'],
@@ -140,7 +140,8 @@ const requeueLapsed = statement.count(
     db
       .update(t)
       .set({ status: retryOrDead(t), claimedBy: null, error: 'claim lapsed' })
-      .where(and(eq(t.status, 'claimed'), lte(t.availableAt, $.now))),
+      .where(and(eq(t.status, 'claimed'), lte(t.availableAt, $.now)))
+      .returning({ emailId: t.emailId, status: t.status }),
   { serviceOnly: true },
 );
 
@@ -303,9 +304,20 @@ export function createEmailQueueRepository(ctx: DomainContext) {
       });
     },
 
-    /** Returns lapsed claims (their worker vanished) to the queue; how many. */
+    /**
+     * Returns lapsed claims (their worker vanished) to the queue, or makes them `dead` (and
+     * their emails `failed`) when their attempts are used up; how many.
+     */
     async requeueExpired(now?: Date): Promise<number> {
-      return run(ctx, requeueLapsed, { now: optionalDate(now, 'now') ?? new Date() });
+      const at = optionalDate(now, 'now') ?? new Date();
+      return unit(ctx, 'write', async (tx) => {
+        const lapsed = await run(tx, requeueLapsed, { now: at });
+        for (const job of lapsed) {
+          if (job.status !== 'dead') continue;
+          await run(tx, markEmail, { id: job.emailId, status: 'failed', sentAt: null });
+        }
+        return lapsed.length;
+      });
     },
 
     /** Pending jobs with their emails, in claim order (seed 004's "pending emails"). */
