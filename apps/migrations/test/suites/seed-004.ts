@@ -42,6 +42,8 @@ export interface Seed004 {
   db: ExoraDb;
   /** Another handle on the same database: its own connections (Postgres), its own SQLite handle. */
   handle(poolMax?: number): ExoraDb;
+  /** `n` new users, signed up by a service. */
+  users(label: string, n: number): Promise<PublicUser[]>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,16 @@ async function seed004(dialect: Dialect): Promise<Seed004> {
       opened.push(db);
       return db;
     },
+    async users(label, n) {
+      const signup = p.db.asService('signup');
+      const made: PublicUser[] = [];
+      for (let i = 0; i < n; i++) {
+        made.push(
+          await signup.users.create({ email: `s004-${label}-${i}-${Date.now()}@example.test` }),
+        );
+      }
+      return made;
+    },
     async close() {
       await Promise.all(opened.map((d) => d.close()));
       await p.dispose();
@@ -79,9 +91,9 @@ export function seed004LockSuite(dialect: Dialect) {
     beforeAll(async () => {
       s = await seed004(dialect);
       db = s.db;
-      const signup = db.asService('signup');
-      ada = await signup.users.create({ email: `s004-lock-ada-${Date.now()}@example.test` });
-      bob = await signup.users.create({ email: `s004-lock-bob-${Date.now()}@example.test` });
+      const [a, b] = await s.users('lock', 2);
+      ada = a!;
+      bob = b!;
     });
     afterAll(async () => {
       await s?.close();
@@ -256,9 +268,9 @@ export function seed004OperationsSuite(dialect: Dialect) {
     beforeAll(async () => {
       s = await seed004(dialect);
       db = s.db;
-      const signup = db.asService('signup');
-      ada = await signup.users.create({ email: `s004-ops-ada-${Date.now()}@example.test` });
-      bob = await signup.users.create({ email: `s004-ops-bob-${Date.now()}@example.test` });
+      const [a, b] = await s.users('ops', 2);
+      ada = a!;
+      bob = b!;
     });
     afterAll(async () => {
       await s?.close();
@@ -702,13 +714,7 @@ export function seed004PlansSuite(dialect: Dialect) {
       s = await seed004(dialect);
       // On Postgres the application role (createDb's), so the policies are part of every plan.
       exec = s.db.database;
-      const signup = s.db.asService('signup');
-      users = [];
-      for (let i = 0; i < PLAN_USERS; i++) {
-        users.push(
-          (await signup.users.create({ email: `s004-plan-${i}-${Date.now()}@example.test` })).id,
-        );
-      }
+      users = (await s.users('plan', PLAN_USERS)).map((u) => u.id);
       const started = performance.now();
       // As the owner (Postgres: a superuser on the test database): only the owner may ANALYZE,
       // and the rows go in without the policies' per-row checks.
