@@ -66,8 +66,17 @@ export type {
 export type {
   ActivityLogInput,
   ActivityLogPage,
+  AddInsightInput,
+  CreateReportInput,
+  HealthReport,
+  Recipient,
 } from '@exora/insights';
-export type { NotificationPage } from '@exora/notifications';
+export {
+  type ClaimedEmailJob,
+  ClaimLostError,
+  type CreateEmailInput,
+  type NotificationPage,
+} from '@exora/notifications';
 export type {
   CliSessionsRepository,
   CreateProjectInput,
@@ -112,7 +121,9 @@ export type {
 } from '@exora/vault';
 export {
   type ActivateWorkflowInput,
+  type CreateScheduleInput,
   type CreateWorkflowRunInput,
+  type DueSchedule,
   LockLostError,
   MissingOAuthGrantError,
   type WorkflowLock,

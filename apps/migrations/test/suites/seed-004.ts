@@ -4,24 +4,13 @@
  * workflow lock under contention, schedules, the email queue, task logs, reports and insights,
  * health checks and the seed's five sample queries.
  */
+
+import { type Dialect, type Executor, explain, serviceActor, userActor } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
-import {
-  activeWorkflowsQuery,
-  createDb,
-  type Dialect,
-  type Executor,
-  type ExoraDb,
-  explain,
-  healthSummaryQuery,
-  nextCronRun,
-  type PublicUser,
-  pendingEmailsQuery,
-  recentTaskLogsQuery,
-  reportsWithInsightCountsQuery,
-  schema,
-  serviceActor,
-  userActor,
-} from '@exora/db';
+import { createDb, type ExoraDb, type PublicUser, schema } from '@exora/db';
+import { healthSummaryQuery, reportsWithInsightCountsQuery } from '@exora/insights';
+import { pendingEmailsQuery } from '@exora/notifications';
+import { activeWorkflowsQuery, nextCronRun, recentTaskLogsQuery } from '@exora/workflows';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAdmin } from '../helpers.ts';
