@@ -60,7 +60,7 @@ const count = (condition: ReturnType<typeof sql>) =>
   sql<number>`coalesce(sum(case when ${condition} then 1 else 0 end), 0)`.mapWith(Number);
 
 /**
- * Seed 004's "health status summary": every service counted by status. It reads every row on
+ * The "health status summary" sample query: every service counted by status. It reads every row on
  * purpose (one row per platform service: a handful); on Postgres the planner may read
  * `health_checks_status_idx` alone instead of the table.
  */
@@ -80,7 +80,7 @@ const summarize = statement.one(
   { serviceOnly: true },
 );
 
-/** The statement behind seed 004's "health status summary" (for plan checks). */
+/** The statement behind the "health status summary" sample query (for plan checks). */
 export const healthSummaryQuery = summarize;
 
 export interface HealthReport {

@@ -39,7 +39,7 @@ const createReport = statement.one(
 );
 
 /**
- * Seed 004's "reports with insights": the user's reports, newest report date first, each with
+ * The "reports with insights" sample query: the user's reports, newest report date first, each with
  * its number of insights. The count is a correlated subquery rather than the seed's
  * `LEFT JOIN ... GROUP BY`: it reads only the listed reports' insights, on `insights_report_idx`,
  * instead of joining every insight of the user before the limit.
@@ -70,7 +70,7 @@ const listWithCounts = statement.many(
   },
 );
 
-/** The statement behind seed 004's "reports with insights" (for plan checks). */
+/** The statement behind the "reports with insights" sample query (for plan checks). */
 export const reportsWithInsightCountsQuery = listWithCounts;
 
 /** Only on a report of the user's own: the (report, user) foreign key is the check. */

@@ -158,7 +158,7 @@ const markEmail = statement.count(
   { serviceOnly: true },
 );
 
-/** Seed 004's "pending emails": highest priority first, then oldest (in index order). */
+/** The "pending emails" sample query: highest priority first, then oldest (in index order). */
 const listPending = statement.many(
   'emailQueue.listPending',
   emailQueue,
@@ -182,7 +182,7 @@ const listPending = statement.many(
   { serviceOnly: true },
 );
 
-/** The statement behind seed 004's "pending emails" (for plan checks). */
+/** The statement behind the "pending emails" sample query (for plan checks). */
 export const pendingEmailsQuery = listPending;
 
 const findJob = statement.maybe(
@@ -320,7 +320,7 @@ export function createEmailQueueRepository(ctx: DomainContext) {
       });
     },
 
-    /** Pending jobs with their emails, in claim order (seed 004's "pending emails"). */
+    /** Pending jobs with their emails, in claim order (the "pending emails" sample query). */
     async listPending(limit = 100) {
       return run(ctx, listPending, {
         limit: requireInteger(limit, 'limit', { min: 1, max: 1000 }),

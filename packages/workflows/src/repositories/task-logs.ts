@@ -41,7 +41,7 @@ const finishTask = statement.maybe(
       .returning(),
 );
 
-/** Seed 004's "recent task logs": a user's newest first, on `(user_id, start_time)`. */
+/** The "recent task logs" sample query: a user's newest first, on `(user_id, start_time)`. */
 const listRecent = statement.many(
   'taskLogs.listRecent',
   taskLogs,
@@ -61,7 +61,7 @@ const listRecent = statement.many(
       .limit($.limit),
 );
 
-/** The statement behind seed 004's "recent task logs" (for plan checks). */
+/** The statement behind the "recent task logs" sample query (for plan checks). */
 export const recentTaskLogsQuery = listRecent;
 
 /** What a task did: started, then finished once with its output or its error. */

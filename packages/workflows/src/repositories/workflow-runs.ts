@@ -90,7 +90,7 @@ const listActive = statement.many(
   { serviceOnly: true },
 );
 
-/** The statement behind seed 004's "active workflows" (for plan checks). */
+/** The statement behind the "active workflows" sample query (for plan checks). */
 export const activeWorkflowsQuery = listActive;
 
 /**
