@@ -6,10 +6,18 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect, type Database, type Dialect, isPostgresUrl, redactUrl } from '@exora/core';
+import {
+  connect,
+  type Database,
+  type Dialect,
+  defaultSqlitePath,
+  isPostgresUrl,
+  redactUrl,
+} from '@exora/core';
 import { sql } from 'drizzle-orm';
+import { copyDatabase } from './copy.ts';
 import { ConnectionError, MigrationError, reason, UsageError } from './errors.ts';
-import { databaseUrl, defaultMigrationsDir } from './files.ts';
+import { databaseUrl, defaultMigrationsDir, unsupportedScheme } from './files.ts';
 import { DIALECTS, generate } from './generate.ts';
 import { migrate, rollback, status } from './migrator.ts';
 import { push } from './push.ts';
@@ -31,6 +39,10 @@ Commands:
   verify     compare the database with the schema; exit 1 on drift      [--json]
   seed       insert reference rows (ON CONFLICT DO NOTHING)
   roles      create the application role and grant it DML (Postgres)   [--role <name>]
+  copy       copy every table from one database to another (either dialect), in foreign-key
+             order, verified by row counts and checksums before it commits
+             [--from <url>] --to <url> [--truncate] [--batch <rows>]
+             (--from default: the embedded SQLite file data/exora.db)
   studio     drizzle-kit studio on 127.0.0.1 (needs the internet: the UI is drizzle's hosted
              page; its server runs any SQL as the URL's role)             [--port <n>]
 
@@ -56,6 +68,10 @@ interface Cli {
     steps?: string;
     role?: string;
     port?: string;
+    from?: string;
+    to?: string;
+    truncate?: boolean;
+    batch?: string;
     help?: boolean;
   };
 }
@@ -77,6 +93,10 @@ function parse(argv: string[]): Cli {
         steps: { type: 'string' },
         role: { type: 'string' },
         port: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        truncate: { type: 'boolean' },
+        batch: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -295,6 +315,41 @@ export async function run(
         }
         return 0;
       });
+    }
+    case 'copy': {
+      if (!cli.values.to) throw new UsageError(`copy needs --to <url>\n\n${USAGE}`);
+      const batchSize = cli.values.batch === undefined ? 5000 : Number(cli.values.batch);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+        throw new UsageError('--batch must be an integer from 1 to 100000');
+      }
+      const from = cli.values.from ?? defaultSqlitePath();
+      const to = cli.values.to;
+      for (const url of [from, to]) {
+        if (
+          !isPostgresUrl(url) &&
+          /^[a-z][a-z0-9+.-]*:\/\//i.test(url) &&
+          !url.startsWith('file:')
+        ) {
+          throw new UsageError(unsupportedScheme(url));
+        }
+      }
+      const source = await loadSource(schemaPaths(cli));
+      out(`copy ${redactUrl(from)} -> ${redactUrl(to)}`);
+      const result = await copyDatabase({
+        from,
+        to,
+        dir,
+        source,
+        batchSize,
+        ...(cli.values.truncate ? { truncate: true } : {}),
+        onProgress: (p) => out(`  ${p.table} ${p.done}/${p.total}`),
+      });
+      const seconds = result.ms / 1000;
+      out(
+        `copied ${plural(result.rows, 'row')} in ${plural(result.tables.length, 'table')} in ${seconds.toFixed(1)} s ` +
+          `(${Math.round(result.rows / Math.max(seconds, 0.001))} rows/s); row counts and checksums of every table match`,
+      );
+      return 0;
     }
     case 'studio': {
       const port = cli.values.port === undefined ? STUDIO_PORT : Number(cli.values.port);
