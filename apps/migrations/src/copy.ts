@@ -33,17 +33,11 @@ import {
 import BetterSqlite3 from 'better-sqlite3';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
-import { ConnectionError, MigrationError, reason } from './errors.ts';
-import { readMigrations } from './files.ts';
-import { compareHistory, readHistory } from './migrator.ts';
+import { ConnectionError, CopyError, MigrationError, reason } from './errors.ts';
+import { status } from './migrator.ts';
 import type { SchemaSource } from './source.ts';
 
-/** A copy that was refused or failed: nothing was written to the target. */
-export class CopyError extends MigrationError {
-  override readonly name = 'CopyError';
-}
-
-export interface CopyProgress {
+interface CopyProgress {
   table: string;
   done: number;
   total: number;
@@ -62,7 +56,7 @@ export interface CopyOptions {
   onProgress?: (progress: CopyProgress) => void;
 }
 
-export interface TableReport {
+interface TableReport {
   table: string;
   rows: number;
   checksum: string;
@@ -591,12 +585,11 @@ function openEnd(url: string, role: 'source' | 'target'): AnyEnd {
 async function assertAtHead(url: string, dir: string, role: 'source' | 'target'): Promise<void> {
   const db = connect(url);
   try {
-    const history = await readHistory(db).catch((error: unknown) => {
+    const entries = await status(db, dir).catch((error: unknown) => {
       throw new ConnectionError(`Cannot read the ${role} ${db.safeUrl}: ${reason(error)}`);
     });
-    const entries = compareHistory(readMigrations(dir, db.dialect), history);
     const off = entries.filter((e) => e.state !== 'applied');
-    if (history.length === 0) {
+    if (entries.every((e) => e.appliedAt === undefined)) {
       throw new CopyError(
         `the ${role} ${db.safeUrl} was never pushed: run \`pnpm db:push --url <${role}>\` first; nothing was copied`,
       );

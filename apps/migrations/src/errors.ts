@@ -18,6 +18,11 @@ export class StaleMigrationsError extends MigrationError {
   override readonly name = 'StaleMigrationsError';
 }
 
+/** A db:copy that was refused or failed: nothing was written to the target. */
+export class CopyError extends MigrationError {
+  override readonly name = 'CopyError';
+}
+
 /** The text before the first `separator` (a line break unless given). */
 export function firstLine(text: string, separator = '\n'): string {
   const end = text.indexOf(separator);

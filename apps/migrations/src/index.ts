@@ -1,5 +1,6 @@
 /** The migrations app as a library: what the CLI runs, for tests and deploy scripts. */
 export { run as runCli } from './cli.ts';
+export { type CopyOptions, type CopyResult, copyDatabase, copyPlan } from './copy.ts';
 export {
   currentSnapshot,
   drizzleStatements,
