@@ -252,6 +252,52 @@ function touchedTables(statements: readonly string[]): Set<string> {
   return out;
 }
 
+/**
+ * The same statements with the `DROP TABLE` of a table that references itself moved before the
+ * drops of the tables it references (drizzle-kit drops in name order). SQLite cannot drop such a
+ * table once one of its parents is gone: the drop deletes its rows, and the cascade within the
+ * table checks every foreign key of it. Other drops keep their order.
+ */
+function selfReferencingDroppedFirst(statements: string[], prev: Snapshot): string[] {
+  const slots: number[] = [];
+  const dropped: string[] = [];
+  statements.forEach((s, i) => {
+    const m = new RegExp(`^DROP TABLE (?:IF EXISTS )?(?:"public"\\.)?${NAME}`, 'i').exec(s);
+    if (m?.[1] && !m[1].startsWith('__')) {
+      slots.push(i);
+      dropped.push(m[1]);
+    }
+  });
+  if (dropped.length < 2) return statements;
+  const parents = new Map<string, Set<string>>();
+  for (const t of Object.values(prev.drizzle.tables ?? {}) as Json[]) {
+    const to = new Set<string>();
+    for (const fk of Object.values((t.foreignKeys ?? {}) as Record<string, Json | string>)) {
+      const target = typeof fk === 'string' ? fk.split(';')[2] : (fk.tableTo as string);
+      if (target) to.add(target);
+    }
+    if (to.delete(t.name as string)) parents.set(t.name as string, to);
+  }
+  const order: number[] = [];
+  const done = new Set<number>();
+  const visit = (k: number, path: Set<number>) => {
+    if (done.has(k) || path.has(k)) return;
+    path.add(k);
+    // Every dropped self-referencing table that references this one goes first.
+    dropped.forEach((child, j) => {
+      if (parents.get(child)?.has(dropped[k] as string)) visit(j, path);
+    });
+    done.add(k);
+    order.push(k);
+  };
+  for (let k = 0; k < dropped.length; k++) visit(k, new Set());
+  const out = [...statements];
+  order.forEach((k, n) => {
+    out[slots[n] as number] = statements[slots[k] as number] as string;
+  });
+  return out;
+}
+
 export interface MigrationSql {
   /** drizzle-kit's statements (without the custom objects). */
   drizzle: string[];
@@ -265,7 +311,8 @@ export async function migrationSql(
   prev: Snapshot,
   cur: Snapshot,
 ): Promise<MigrationSql> {
-  const drizzle = await drizzleStatements(dialect, prev.drizzle, cur.drizzle);
+  const statements = await drizzleStatements(dialect, prev.drizzle, cur.drizzle);
+  const drizzle = dialect === 'sqlite' ? selfReferencingDroppedFirst(statements, prev) : statements;
   const objects = diffObjects(
     prev.objects,
     cur.objects,

@@ -49,6 +49,8 @@ interface Owner {
   insight: string | undefined;
   project: string | undefined;
   step: string | undefined;
+  conversation: string | undefined;
+  execution: string | undefined;
   n: number;
 }
 interface Catalog {
@@ -142,6 +144,15 @@ function recipes(c: Catalog): Record<string, ((o: Owner) => string) | null> {
       `insert into insights (report_id, user_id, insight_type) values (${lit(o.report!)}, ${u(o)}, 'raw')`,
     insight_distributions: (o) =>
       `insert into insight_distributions (insight_id, user_id, recipient_type, recipient_id, distribution_method) values (${lit(o.insight!)}, ${u(o)}, 'raw', 'raw ${o.n}', 'email')`,
+    conversations: (o) => `insert into conversations (user_id) values (${u(o)})`,
+    messages: (o) =>
+      `insert into messages (conversation_id, user_id, sender_type, content) values (${lit(o.conversation!)}, ${u(o)}, 'user', 'raw ${o.n}')`,
+    leads: (o) =>
+      `insert into leads (name, assigned_to, services_interested) values ('raw ${o.n}', ${u(o)}, '{seo}')`,
+    workflow_executions: (o) =>
+      `insert into workflow_executions (workflow_type, initiated_by) values ('raw', ${u(o)})`,
+    agent_messages: (o) =>
+      `insert into agent_messages (workflow_execution_id, user_id, agent_name, message_type) values (${lit(o.execution!)}, ${u(o)}, 'raw', 'input')`,
     emails: (o) =>
       `insert into emails (user_id, subject, body, recipients) values (${u(o)}, 'raw', 'raw', '[]')`,
   };
@@ -258,6 +269,8 @@ export async function rawIsolationWalk(
         insight: undefined,
         project: undefined,
         step: undefined,
+        conversation: undefined,
+        execution: undefined,
         n: 0,
       };
       o.n = ++n.next;
@@ -269,6 +282,8 @@ export async function rawIsolationWalk(
       o.insight = await one(recipe.insights!(o));
       o.project = await one(recipe.projects!(o));
       o.step = await one(recipe.agent_logs!(o));
+      o.conversation = await one(recipe.conversations!(o));
+      o.execution = await one(recipe.workflow_executions!(o));
       owners.set(a.id, o);
     }
     for (const a of actors) {

@@ -1,0 +1,3 @@
+import { seed001Suite } from './suites/seed-001.ts';
+
+seed001Suite('postgres');
