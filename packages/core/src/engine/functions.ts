@@ -15,8 +15,18 @@ export interface DialectFunctions {
   arrayAppendDistinct(column: Column, value: SQL | Placeholder): SQL;
   /** Whether a `textArray()` column contains `value` (a GIN index serves it on Postgres). */
   arrayContains(column: Column, value: SQL | Placeholder): SQL;
+  /**
+   * Whether a `json()` object column holds every top-level key of `value` (a JSON object of
+   * strings, numbers and booleans) with that value: `@>`, which a GIN index serves, on Postgres.
+   */
+  jsonContains(column: Column, value: SQL | Placeholder): SQL;
   /** A `json()` object column with the top-level keys of `value` (a JSON object) set. */
   jsonMerge(column: Column, value: SQL): SQL;
+  /**
+   * Whole milliseconds from one timestamp to another, never below 0 (a clock that stepped back
+   * gives 0). Both must be non-null.
+   */
+  msBetween(from: SQL | Column, to: SQL | Column): SQL<number | null>;
   /** `column + delta` for a counter, `delta` a number placeholder. */
   add(column: Column, delta: SQL | Placeholder): SQL;
   /**
@@ -58,7 +68,12 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
       arrayAppendDistinct: (c, v) =>
         sql`case when ${v}::text = any(${c}) then ${c} else array_append(${c}, ${v}::text) end`,
       arrayContains: (c, v) => sql`${c} @> array[${v}::text]`,
+      jsonContains: (c, v) => sql`${c} @> ${v}::jsonb`,
       jsonMerge: (c, v) => sql`(${c} || ${v}::jsonb)`,
+      msBetween: (from, to) =>
+        sql<
+          number | null
+        >`greatest(0, round(extract(epoch from (${to} - ${from})) * 1000))::integer`,
       add: (c, d) => sql`(${c} + ${d})`,
       jsonArrayRemoveBy: (c, key, v) => pgRemove(c, key, v),
       jsonArrayPutBy: (c, key, v, e) =>
@@ -77,6 +92,10 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
     arrayAppendDistinct: (c, v) =>
       sql`case when exists (select 1 from json_each(${c}) where value = ${v}) then ${c} else json_insert(${c}, '$[#]', ${v}) end`,
     arrayContains: (c, v) => sql`exists (select 1 from json_each(${c}) where value = ${v})`,
+    // Booleans are compared by type too: json_each gives true and false as 1 and 0.
+    jsonContains: (c, v) =>
+      sql`not exists (select 1 from json_each(${v}) m where not exists (select 1 from json_each(${c}) e where e.key = m.key and e.type = m.type and e.atom = m.atom))`,
+    msBetween: (from, to) => sql<number | null>`max(0, ${to} - ${from})`,
     // json_patch would merge nested objects too; this sets top-level keys only, like jsonb `||`.
     // json_each gives true and false as 1 and 0 (type 'true' / 'false'): they are turned back.
     jsonMerge: (c, v) =>
