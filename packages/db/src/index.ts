@@ -7,7 +7,14 @@
  * `pnpm knip` fails on one nothing uses (see knip.json).
  */
 
-export type { AddMetricsInput, CreateAgentInput, RecordActivityInput } from '@exora/agents';
+export type {
+  AddMetricsInput,
+  AgentMessage,
+  AgentMessagesRepository,
+  CreateAgentInput,
+  RecordActivityInput,
+  RecordAgentMessageInput,
+} from '@exora/agents';
 export type {
   ChatSessionPage,
   ChatSessionsRepository,
@@ -38,7 +45,16 @@ export {
   UniqueViolationError,
   ValidationError,
 } from '@exora/core';
-export type { ProfileInput, RecommendationInput } from '@exora/crm';
+export type {
+  CreateLeadInput,
+  FindLeadsOptions,
+  Lead,
+  LeadMetadataMatch,
+  LeadStatus,
+  LeadsRepository,
+  ProfileInput,
+  RecommendationInput,
+} from '@exora/crm';
 // Errors from the keys and secrets: a missing or malformed key at createDb(), a ciphertext that
 // does not decrypt, a password input out of bounds.
 export {
@@ -126,6 +142,10 @@ export {
   type DueSchedule,
   LockLostError,
   MissingOAuthGrantError,
+  type StartExecutionInput,
+  type WorkflowExecution,
+  type WorkflowExecutionPage,
+  type WorkflowExecutionsRepository,
   type WorkflowLock,
 } from '@exora/workflows';
 export { type CreateDbOptions, createDb, type ExoraDb, type Repositories } from './create-db.ts';

@@ -17,7 +17,7 @@ import { users } from '@exora/identity/schema';
 import { sql } from 'drizzle-orm';
 
 /** The sales pipeline, in order: a Postgres enum type, text with a CHECK on SQLite. */
-export const leadStatus = enumType('lead_status', [
+export const LEAD_STATUSES = [
   'new',
   'contacted',
   'qualified',
@@ -25,7 +25,10 @@ export const leadStatus = enumType('lead_status', [
   'negotiation',
   'won',
   'lost',
-]);
+] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
+export const leadStatus = enumType('lead_status', LEAD_STATUSES);
 export const leadStatusEnum = leadStatus.pgEnum;
 
 /** A prospective customer, worked by the user it is assigned to. */
