@@ -4,7 +4,7 @@
  * remembered answer never outlives the files it was computed from.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/files.ts';
@@ -90,6 +90,41 @@ describe('bin/db.mjs', () => {
     expect(existsSync(join(dir, 'c.db'))).toBe(true);
   });
 
+  it('reuses the bundle only while every file it was built from is unchanged', async () => {
+    const manifestFile = join(CACHE_DIR, 'bundle.json');
+    const push = () => launcher(['push', '--url', `file:${join(tempDir(), 's.db')}`]);
+    expect((await push()).code).toBe(0);
+    const built = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    const inputs = Object.keys(built.inputs);
+    // The CLI's own source and the schema packages it imports are among them.
+    expect(inputs).toContain(join(APP_DIR, 'src', 'cli.ts'));
+    expect(inputs.some((p) => p.includes(join('packages', 'core', 'src')))).toBe(true);
+
+    // Unchanged: the same bundle is run again and the manifest is not rewritten.
+    expect((await push()).code).toBe(0);
+    expect(readFileSync(manifestFile, 'utf8')).toBe(JSON.stringify(built));
+
+    // An input whose contents no longer match what was recorded (as after an edit): rebuilt, and
+    // the manifest records the file's real contents again.
+    const input = join(APP_DIR, 'src', 'cli.ts');
+    writeFileSync(
+      manifestFile,
+      JSON.stringify({ ...built, inputs: { ...built.inputs, [input]: 'edited' } }),
+    );
+    expect((await push()).code).toBe(0);
+    const rebuilt = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    expect(rebuilt.inputs[input]).toBe(built.inputs[input]);
+
+    // A recorded input that no longer exists (renamed or deleted): rebuilt too.
+    const gone = join(APP_DIR, 'src', 'gone.ts');
+    writeFileSync(
+      manifestFile,
+      JSON.stringify({ ...built, inputs: { ...built.inputs, [gone]: 'x' } }),
+    );
+    expect((await push()).code).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(manifestFile, 'utf8')).inputs)).not.toContain(gone);
+  });
+
   it('runs --schema files from source, and leaves no bundle behind', async () => {
     const dir = tempDir();
     const migrations = await fixtureMigrations();
@@ -104,6 +139,6 @@ describe('bin/db.mjs', () => {
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(readdirSync(CACHE_DIR).filter((f) => /^cli\.\d+\.mjs$/.test(f))).toEqual([]);
+    expect(readdirSync(CACHE_DIR).filter((f) => /^cli\.\d+\.tmp\.mjs$/.test(f))).toEqual([]);
   });
 });
