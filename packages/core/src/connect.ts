@@ -5,6 +5,7 @@ import type { Database } from './database.ts';
 import { kitTables, type SchemaModule } from './ddl.ts';
 import { ConfigurationError } from './errors.ts';
 import { openPostgres, type PostgresPoolOptions } from './postgres.ts';
+import { openReplicated, type ReplicaOptions } from './replicas.ts';
 import { openSqlite, type SqliteOptions } from './sqlite.ts';
 
 export interface ConnectOptions {
@@ -16,6 +17,11 @@ export interface ConnectOptions {
    * secrets, who owns each table and which table says who belongs to an organization.
    */
   schema?: readonly SchemaModule[];
+  /**
+   * Read replicas of a Postgres primary: stale reads go to them (see `replicas.ts`). A SQLite
+   * database with replicas is a `ConfigurationError`.
+   */
+  replicas?: ReplicaOptions;
 }
 
 /**
@@ -97,6 +103,21 @@ export function poolOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Postgr
 }
 
 /**
+ * Replica settings: DATABASE_REPLICA_URLS (comma-separated `postgres://` URLs),
+ * DATABASE_REPLICA_MAX_LAG_MS (default 5000), DATABASE_REPLICA_CHECK_MS (default 250).
+ */
+export function replicaOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ReplicaOptions {
+  return {
+    urls: (env.DATABASE_REPLICA_URLS ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== ''),
+    maxLagMs: intFromEnv(env, 'DATABASE_REPLICA_MAX_LAG_MS', 5000, 0),
+    checkIntervalMs: intFromEnv(env, 'DATABASE_REPLICA_CHECK_MS', 250, 10),
+  };
+}
+
+/**
  * Opens a database: a `postgres://` URL opens postgres.js (missing parts come from PGHOST,
  * PGPORT, PGUSER, PGPASSWORD, PGDATABASE); anything else is a SQLite file or `:memory:`.
  */
@@ -106,6 +127,32 @@ export function connect(
 ): Database {
   const env = options.env ?? process.env;
   const tables = kitTables(...(options.schema ?? []));
+  const replicas = options.replicas;
+  if (replicas && replicas.urls.length > 0) {
+    if (!isPostgresUrl(url)) {
+      throw new ConfigurationError(
+        'Read replicas were given (DATABASE_REPLICA_URLS or the replicas option) but the ' +
+          'database is SQLite, which has none: remove them, or set DATABASE_URL to the Postgres ' +
+          'primary.',
+      );
+    }
+    replicas.urls.forEach((replica, i) => {
+      if (!isPostgresUrl(replica)) {
+        throw new ConfigurationError(
+          `Replica ${i + 1} of ${replicas.urls.length} (DATABASE_REPLICA_URLS or the replicas ` +
+            'option) is not a postgres:// URL.',
+        );
+      }
+    });
+    return openReplicated(
+      url,
+      redactUrl(url),
+      poolOptionsFromEnv(env),
+      tables,
+      replicas,
+      replicas.urls.map(redactUrl),
+    );
+  }
   if (isPostgresUrl(url)) {
     return openPostgres(url, redactUrl(url), poolOptionsFromEnv(env), tables);
   }

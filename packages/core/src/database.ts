@@ -3,6 +3,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { SchemaInfo } from './engine/schema-info.ts';
 import type { CallContext, Statement } from './engine/statement.ts';
 import type { AnyTable } from './kit/table.ts';
+import type { ReplicaSet } from './replicas.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -76,6 +77,8 @@ export interface Database extends Executor {
    * one-line message saying where and what to fix, never the driver's error or a password.
    */
   ping(): Promise<void>;
+  /** The read replicas it was opened with (Postgres only); undefined without. */
+  readonly replicas?: ReplicaSet;
   /** Releases every connection. Waits for transactions in flight on SQLite. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ export {
   isPostgresUrl,
   poolOptionsFromEnv,
   redactUrl,
+  replicaOptionsFromEnv,
   resolveDatabaseUrl,
   sqliteFilename,
   workspaceRoot,
@@ -54,4 +55,5 @@ export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
 export { checkReady } from './ready.ts';
+export type { ReplicaOptions, ReplicaSet, ReplicaStatus } from './replicas.ts';
 export * from './validate.ts';

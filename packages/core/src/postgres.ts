@@ -10,6 +10,7 @@ import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import type { Actor } from './actor.ts';
 import type { Database, DrizzleHandle, Executor, UnitMode } from './database.ts';
 import { actorArguments, SET_ACTOR_SQL } from './engine/actor-sql.ts';
 import { type SchemaInfo, schemaInfo } from './engine/schema-info.ts';
@@ -40,6 +41,20 @@ export interface PostgresPoolOptions {
 }
 
 const PREPARE = { prepare: true } as const;
+
+/**
+ * Told, after a write of an actor committed, where the primary's WAL stood then (`X/Y`): the
+ * replica router sends that actor's stale reads to the primary until a replica has replayed it.
+ */
+export type WriteTracker = (actor: Actor, lsn: string) => void;
+
+/**
+ * Sent after `COMMIT` in the same round trip. The insert position, not `pg_current_wal_lsn()`
+ * (what is written out): with `synchronous_commit = off` the commit record may not be written
+ * yet, and a replica that replayed past the insert position has replayed the commit.
+ */
+const WRITE_LSN_SQL = 'select pg_current_wal_insert_lsn()::text as lsn';
+const lsnOf = (rows: unknown) => (rows as { lsn: string }[])[0]!.lsn;
 type Conn = postgres.Sql | postgres.ReservedSql;
 
 /**
@@ -146,6 +161,7 @@ export function openPostgres(
   safeUrl: string,
   pool: PostgresPoolOptions,
   tables: readonly AnyTable[] = [],
+  onWrite?: WriteTracker,
 ): Database {
   const client = postgres(url, {
     max: pool.max,
@@ -293,7 +309,13 @@ export function openPostgres(
       }
       if (scope.failed !== undefined) throw scope.failed;
       scope.ended = true;
-      await settle([simple(conn, 'commit')], schema);
+      const writer = onWrite && mode === 'write' ? scope.actor : undefined;
+      if (writer) {
+        const [, lsn] = await settle([simple(conn, 'commit'), simple(conn, WRITE_LSN_SQL)], schema);
+        onWrite!(writer, lsnOf(lsn));
+      } else {
+        await settle([simple(conn, 'commit')], schema);
+      }
       return result;
     } catch (error) {
       scope.ended = true;
@@ -321,16 +343,17 @@ export function openPostgres(
         throw mapDatabaseError(error, schema);
       }
       try {
-        const [, , rows] = await settle<[unknown, unknown, unknown[][] | number, unknown]>(
-          [
-            simple(conn, c.isReader ? 'begin read only' : 'begin'),
-            simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
-            send(conn, c, values),
-            simple(conn, 'commit'),
-          ],
-          schema,
-        );
-        return finish(c, rows, params, call) as never;
+        const queries: PromiseLike<unknown>[] = [
+          simple(conn, c.isReader ? 'begin read only' : 'begin'),
+          simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
+          send(conn, c, values),
+          simple(conn, 'commit'),
+        ];
+        const tracked = onWrite !== undefined && !c.isReader;
+        if (tracked) queries.push(simple(conn, WRITE_LSN_SQL));
+        const results = await settle(queries, schema);
+        if (tracked) onWrite(call.actor, lsnOf(results[4]));
+        return finish(c, results[2] as unknown[][] | number, params, call) as never;
       } finally {
         conn.release();
       }
@@ -352,16 +375,16 @@ export function openPostgres(
       try {
         // BEGIN, the actor, every chunk and COMMIT in one round trip. After a failure the
         // transaction is aborted and COMMIT rolls it back: nothing of it stays.
-        const results = await settle(
-          [
-            simple(conn, 'begin'),
-            simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
-            ...sendChunks(conn, chunks),
-            simple(conn, 'commit'),
-          ],
-          schema,
-        );
-        return sum(results.slice(2, -1) as number[]);
+        const queries = [
+          simple(conn, 'begin'),
+          simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
+          ...sendChunks(conn, chunks),
+          simple(conn, 'commit'),
+        ];
+        if (onWrite) queries.push(simple(conn, WRITE_LSN_SQL));
+        const results = await settle(queries, schema);
+        if (onWrite) onWrite(call.actor, lsnOf(results.at(-1)));
+        return sum(results.slice(2, 2 + chunks.length) as number[]);
       } finally {
         conn.release();
       }

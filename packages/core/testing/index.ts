@@ -18,6 +18,7 @@ export {
   type PostgresServer,
   providePostgres,
 } from './postgres-server.ts';
+export { provideReplicaPair, type ReplicaPair } from './replica-server.ts';
 export { type VitestPresetOptions, vitestPreset } from './vitest.js';
 
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
@@ -38,7 +39,7 @@ function withDatabase(adminUrl: string, name: string): string {
 /** Creates an empty database of its own: a new Postgres database, or SQLite `:memory:`. */
 export async function createEmptyDatabase(
   dialect: Dialect,
-  options: { sqliteUrl?: string; schema?: SchemaModule[] } = {},
+  options: { sqliteUrl?: string; schema?: SchemaModule[]; adminUrl?: string } = {},
 ): Promise<TestDatabase> {
   const schema = options.schema ?? [];
   if (dialect === 'sqlite') {
@@ -46,7 +47,7 @@ export async function createEmptyDatabase(
     const db = connect(url, { schema });
     return { db, url, dispose: () => db.close() };
   }
-  const adminUrl = inject('pgAdminUrl');
+  const adminUrl = options.adminUrl ?? inject('pgAdminUrl');
   if (!adminUrl) throw new Error('pgAdminUrl missing: add the core globalSetup to vitest.config');
   const name = `exora_t_${randomBytes(6).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -68,7 +69,8 @@ export async function createEmptyDatabase(
 export async function createTestDatabase(
   dialect: Dialect,
   schema: SchemaModule[],
-  options: { sqliteUrl?: string } = {},
+  /** `adminUrl`: the server to create it in (default: the run's, from the globalSetup). */
+  options: { sqliteUrl?: string; adminUrl?: string } = {},
 ): Promise<TestDatabase> {
   const test = await createEmptyDatabase(dialect, { ...options, schema });
   const { sql } = await import('drizzle-orm');

@@ -39,7 +39,7 @@ interface SearchOptions {
   libRoot?: string;
 }
 
-function findPgBin(
+export function findPgBin(
   name: string,
   env: NodeJS.ProcessEnv,
   options: SearchOptions,
@@ -75,7 +75,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], asUser: string | undefined) {
+/** Runs a command (as `asUser` when given), throwing its output when it fails. */
+export function runCommand(cmd: string, args: string[], asUser: string | undefined) {
   const full = asUser ? ['runuser', ['-u', asUser, '--', cmd, ...args]] : [cmd, args];
   const res = spawnSync(full[0] as string, full[1] as string[], { encoding: 'utf8' });
   if (res.status !== 0) {
@@ -101,8 +102,12 @@ async function startThrowaway(
   }
   const data = join(dir, 'data');
   const port = await freePort();
-  run(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'], asUser);
-  run(
+  runCommand(
+    initdb,
+    ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'],
+    asUser,
+  );
+  runCommand(
     pgCtl,
     [
       '-D',
@@ -123,7 +128,7 @@ async function startThrowaway(
     source: 'throwaway',
     async stop() {
       try {
-        run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], asUser);
+        runCommand(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], asUser);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -14,6 +14,8 @@ import {
   type DrizzleHandle,
   type Executor,
   insertMany,
+  type ReplicaStatus,
+  replicaOptionsFromEnv,
   repositoriesFor,
   repositoryPrototype,
   resolveDatabaseUrl,
@@ -45,6 +47,19 @@ export interface CreateDbOptions {
   env?: NodeJS.ProcessEnv;
   /** Crypto services; default from `EXORA_ENCRYPTION_KEYS`, `EXORA_BLIND_INDEX_KEY`, `OAUTH_ENCRYPTION_KEY`. */
   crypto?: CryptoServices;
+  /**
+   * Read replicas of the Postgres primary (`postgres://` URLs); default `DATABASE_REPLICA_URLS`
+   * (comma-separated). Reads a repository marks stale go to them, round-robin, except an
+   * actor's reads after its own write until a replica has replayed it; writes and transactions
+   * go to the primary. SQLite with replicas fails here with a `ConfigurationError`.
+   */
+  replicas?: readonly string[];
+  /**
+   * A replica further behind than this is skipped (default `DATABASE_REPLICA_MAX_LAG_MS`, else
+   * 5000); the replicas' state is read every `checkIntervalMs` (`DATABASE_REPLICA_CHECK_MS`,
+   * else 250).
+   */
+  replication?: { maxLagMs?: number; checkIntervalMs?: number };
 }
 
 /** Every domain's repositories, bound to one actor. */
@@ -135,6 +150,8 @@ export interface ExoraDb {
    * SQLite, `pnpm db:migrate` on Postgres).
    */
   ready(): Promise<void>;
+  /** What the last check found of each read replica (none without replicas). */
+  replicas(): readonly ReplicaStatus[];
   /** A raw transaction on the core handle (all or nothing; nested calls are savepoints). */
   transaction<R>(fn: (tx: Executor) => Promise<R>): Promise<R>;
   close(): Promise<void>;
@@ -147,7 +164,16 @@ export interface ExoraDb {
 export function createDb(options: CreateDbOptions = {}): ExoraDb {
   const env = options.env ?? process.env;
   const crypto = options.crypto ?? loadCryptoFromEnv(env);
-  const database = connect(options.url ?? resolveDatabaseUrl(env), { env, schema: [schema] });
+  const fromEnv = replicaOptionsFromEnv(env);
+  const database = connect(options.url ?? resolveDatabaseUrl(env), {
+    env,
+    schema: [schema],
+    replicas: {
+      urls: options.replicas ?? fromEnv.urls,
+      maxLagMs: options.replication?.maxLagMs ?? fromEnv.maxLagMs,
+      checkIntervalMs: options.replication?.checkIntervalMs ?? fromEnv.checkIntervalMs,
+    },
+  });
   return {
     dialect: database.dialect,
     schema,
@@ -156,7 +182,11 @@ export function createDb(options: CreateDbOptions = {}): ExoraDb {
     forUser: (userId, organizationId) =>
       repositoriesOf(database, userActor(userId, organizationId), crypto),
     asService: (reason) => repositoriesOf(database, serviceActor(reason), crypto),
-    ready: () => checkReady(database),
+    async ready() {
+      await checkReady(database);
+      await database.replicas?.check(); // which replicas serve from the start; never throws
+    },
+    replicas: () => database.replicas?.status() ?? [],
     transaction: (fn) => database.transaction(fn),
     close: () => database.close(),
   };

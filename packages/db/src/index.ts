@@ -22,7 +22,7 @@ export type {
   PromptValue,
   SavePromptInput,
 } from '@exora/conversations';
-export type { Actor, Dialect, ErrorCode, Page } from '@exora/core';
+export type { Actor, Dialect, ErrorCode, Page, ReplicaStatus } from '@exora/core';
 // Errors from the database layer: `code` says which (ErrorCode), `retryable` whether to retry.
 export {
   CheckViolationError,

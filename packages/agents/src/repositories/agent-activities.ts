@@ -46,6 +46,7 @@ const listForAgent = statement.many(
       .where(and(eq(t.agentId, $.agentId), owned()))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 export interface RecordActivityInput {

@@ -50,6 +50,7 @@ const listMetrics = statement.many(
       .from(t)
       .where(and(eq(t.agentId, $.agentId), owned(), gte(t.day, $.from), lte(t.day, $.to)))
       .orderBy(asc(t.day)),
+  { stale: true },
 );
 
 const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;

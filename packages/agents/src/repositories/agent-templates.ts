@@ -2,8 +2,12 @@ import { type DomainContext, run, statement } from '@exora/core';
 import { asc, eq } from 'drizzle-orm';
 import { type AgentTemplate, agentTemplates } from '../schema/agent-templates.ts';
 
-const listActive = statement.many('agentTemplates.list', agentTemplates, [], ({ db, t }) =>
-  db.select().from(t).where(eq(t.isActive, true)).orderBy(asc(t.name)),
+const listActive = statement.many(
+  'agentTemplates.list',
+  agentTemplates,
+  [],
+  ({ db, t }) => db.select().from(t).where(eq(t.isActive, true)).orderBy(asc(t.name)),
+  { stale: true },
 );
 
 /** The agent catalog, readable by everyone. */

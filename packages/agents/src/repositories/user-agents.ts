@@ -54,6 +54,7 @@ const listAgents = statement.many(
       .from(t)
       .where(and(owned(), sql`(${$.includeArchived} = ${true} or ${t.status} <> 'archived')`))
       .orderBy(asc(t.createdAt), asc(t.id)),
+  { stale: true },
 );
 
 /** A status change allowed only from the given statuses (checked in the statement). */

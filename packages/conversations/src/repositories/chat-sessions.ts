@@ -27,7 +27,7 @@ const createSession = statement.one(
 
 const findSession = ownedRow.find('chatSessions.find', chatSessions);
 
-const listPage = keyset.newestFirst('chatSessions.list', chatSessions);
+const listPage = keyset.newestFirst('chatSessions.list', chatSessions, { stale: true });
 
 const renameSession = ownedRow.set('chatSessions.rename', chatSessions, 'title');
 

@@ -52,8 +52,12 @@ const savePrompt = statement.one(
 
 const findPrompt = ownedRow.find('prompts.find', prompts);
 
-const listPrompts = statement.many('prompts.list', prompts, [], ({ db, t, owned }) =>
-  db.select().from(t).where(owned()).orderBy(asc(t.name), asc(t.id)),
+const listPrompts = statement.many(
+  'prompts.list',
+  prompts,
+  [],
+  ({ db, t, owned }) => db.select().from(t).where(owned()).orderBy(asc(t.name), asc(t.id)),
+  { stale: true },
 );
 
 const deletePrompt = ownedRow.delete('prompts.delete', prompts);

@@ -8,7 +8,7 @@ import { ValidationError } from '../errors.ts';
 import type { AnyTable } from '../kit/table.ts';
 import { requireUuid } from '../validate.ts';
 import { type DomainContext, run } from './repository.ts';
-import { type ParamsFor, type Statement, statement } from './statement.ts';
+import { type ParamsFor, type Statement, type StatementOptions, statement } from './statement.ts';
 
 /** The parameters a keyset statement declares. */
 export const KEYSET_PARAMS = ['first', 'beforeAt', 'beforeId', 'limit'] as const;
@@ -57,16 +57,23 @@ export const keyset = {
   newestFirst<T extends AnyTable>(
     name: string,
     table: T,
+    options: StatementOptions = {},
   ): Statement<ParamsFor<(typeof KEYSET_PARAMS)[number]>, T['pg']['$inferSelect'][]> {
-    return statement.many(name, table, KEYSET_PARAMS, ({ db, t, $, owned }) => {
-      const c = t as unknown as { createdAt: Column; id: Column };
-      return db
-        .select()
-        .from(t as AnyTable['pg'])
-        .where(and(owned(), keyset.before(c.createdAt, c.id, $)))
-        .orderBy(desc(c.createdAt), desc(c.id))
-        .limit($.limit);
-    }) as never;
+    return statement.many(
+      name,
+      table,
+      KEYSET_PARAMS,
+      ({ db, t, $, owned }) => {
+        const c = t as unknown as { createdAt: Column; id: Column };
+        return db
+          .select()
+          .from(t as AnyTable['pg'])
+          .where(and(owned(), keyset.before(c.createdAt, c.id, $)))
+          .orderBy(desc(c.createdAt), desc(c.id))
+          .limit($.limit);
+      },
+      options,
+    ) as never;
   },
 
   /**

@@ -80,6 +80,12 @@ export interface StatementOptions {
    * checked first). Said in one place, so it shows in review.
    */
   readonly unscoped?: string;
+  /**
+   * The read may see data a moment old: with read replicas it goes to one of them (the actor's
+   * own recent writes excepted, see `replicas.ts`); without, or inside a transaction, it runs on
+   * the primary like any other. Lists, feeds and analytics, never a read a write depends on.
+   */
+  readonly stale?: boolean;
 }
 
 /** A statement as written: table, result kind and the function that builds it. */
@@ -315,6 +321,11 @@ export function compile(
   }
   const prepared = dialect === 'postgres' ? built._prepare(stmt.name) : built._prepare();
   const query = prepared.getQuery();
+  const isReader =
+    /^\s*(select|with)\b/i.test(query.sql) && !/\b(insert|update|delete)\b/i.test(query.sql);
+  if (stmt.options.stale && (!isReader || /\bfor (no key )?(update|share)\b/i.test(query.sql))) {
+    throw new Error(`Statement ${stmt.name} writes or locks: only a plain read may be stale`);
+  }
   const slots: (Slot | { value: unknown })[] = [];
   let usesOwner = false;
   let usesActor = false;
@@ -366,8 +377,7 @@ export function compile(
     usesOwner,
     usesActor,
     serviceOnly: stmt.options.serviceOnly ?? false,
-    isReader:
-      /^\s*(select|with)\b/i.test(query.sql) && !/\b(insert|update|delete)\b/i.test(query.sql),
+    isReader,
     singleRow: valuesTuple(query.sql) !== undefined,
     bulk: new Map(),
   };

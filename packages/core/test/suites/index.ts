@@ -3,6 +3,7 @@ import { bulkSuite } from './bulk.ts';
 import { columnSuite } from './columns.ts';
 import { useSampleDatabase } from './context.ts';
 import { errorSuite } from './errors.ts';
+import { staleSuite } from './stale.ts';
 import { transactionSuite } from './transactions.ts';
 
 /** Every behaviour of the core, against one dialect (one thin test file per driver). */
@@ -12,4 +13,5 @@ export function coreSuites(dialect: Dialect) {
   errorSuite(ctx);
   columnSuite(ctx);
   bulkSuite(ctx);
+  staleSuite(ctx);
 }

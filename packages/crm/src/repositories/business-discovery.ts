@@ -117,6 +117,7 @@ const listRecommendations = statement.many(
       .from(t)
       .where(and(owned(), eq(t.sessionId, $.sessionId)))
       .orderBy(sql`${t.score} desc nulls last`, asc(t.title)),
+  { stale: true },
 );
 
 const decide = statement.maybe(

@@ -113,6 +113,7 @@ const members = statement.many(
       .from(t)
       .where(and(eq(t.organizationId, $.organizationId), eq(t.organizationId, actorOrganization())))
       .orderBy(asc(t.email)),
+  { stale: true },
 );
 
 /** Organizations: the tenant root, with an invite token. */

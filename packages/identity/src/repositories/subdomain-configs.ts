@@ -57,6 +57,7 @@ const listConfigs = statement.many(
   subdomainConfigs,
   [],
   ({ db, t, owned }) => db.select().from(t).where(owned()).orderBy(asc(t.subdomain)),
+  { stale: true },
 );
 
 const updateActive = statement.maybe(

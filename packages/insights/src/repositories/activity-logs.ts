@@ -42,6 +42,7 @@ const listPage = statement.many(
       .where(and(owned(), keyset.before(t.createdAt, t.id, $)))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 export interface ActivityLogInput {

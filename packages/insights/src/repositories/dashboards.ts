@@ -12,8 +12,12 @@ import {
   userDashboardPreferences,
 } from '../schema/user-dashboard-preferences.ts';
 
-const findDashboard = statement.maybe('dashboardData.get', dashboardData, [], ({ db, t, owned }) =>
-  db.select().from(t).where(owned()),
+const findDashboard = statement.maybe(
+  'dashboardData.get',
+  dashboardData,
+  [],
+  ({ db, t, owned }) => db.select().from(t).where(owned()),
+  { stale: true },
 );
 
 /** Insert, or update the fields given (`keep*` keeps the others). */

@@ -53,7 +53,7 @@ const listChecks = statement.many(
   healthChecks,
   [],
   ({ db, t }) => db.select().from(t).orderBy(asc(t.id)),
-  { serviceOnly: true },
+  { serviceOnly: true, stale: true },
 );
 
 const count = (condition: ReturnType<typeof sql>) =>
@@ -77,7 +77,7 @@ const summarize = statement.one(
         errors: count(sql`${t.status} = 'error'`),
       })
       .from(t),
-  { serviceOnly: true },
+  { serviceOnly: true, stale: true },
 );
 
 /** The statement behind the "health status summary" sample query (for plan checks). */

@@ -68,6 +68,7 @@ const listWithCounts = statement.many(
       .orderBy(desc(t.reportDate))
       .limit($.limit);
   },
+  { stale: true },
 );
 
 /** The statement behind the "reports with insights" sample query (for plan checks). */
@@ -102,6 +103,7 @@ const listInsights = statement.many(
       .from(t)
       .where(and(eq(t.reportId, $.reportId), owned()))
       .orderBy(asc(t.createdAt), asc(t.id)),
+  { stale: true },
 );
 
 const addDistribution = statement.count(
@@ -128,6 +130,7 @@ const listDistributions = statement.many(
       .from(t)
       .where(and(eq(t.insightId, $.insightId), owned()))
       .orderBy(asc(t.createdAt), asc(t.id)),
+  { stale: true },
 );
 
 const markDistribution = statement.maybe(

@@ -6,6 +6,7 @@ const findStatistics = statement.maybe(
   userStatistics,
   [],
   ({ db, t, owned }) => db.select().from(t).where(owned()),
+  { stale: true },
 );
 
 /** The user's counts, kept by database triggers: read-only here. */

@@ -179,7 +179,7 @@ const listPending = statement.many(
       .orderBy(desc(t.priority), asc(t.createdAt))
       .limit($.limit);
   },
-  { serviceOnly: true },
+  { serviceOnly: true, stale: true },
 );
 
 /** The statement behind the "pending emails" sample query (for plan checks). */

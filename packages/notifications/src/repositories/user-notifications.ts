@@ -43,6 +43,7 @@ const listPage = statement.many(
       )
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 const unread = statement.maybe(
@@ -54,6 +55,7 @@ const unread = statement.maybe(
       .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(t)
       .where(and(owned(), eq(t.isRead, false))),
+  { stale: true },
 );
 
 const markOne = statement.maybe(

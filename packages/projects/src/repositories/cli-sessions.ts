@@ -75,8 +75,13 @@ const byToken = statement.maybe(
   { serviceOnly: true },
 );
 
-const listOwn = statement.many('cliSessions.list', cliSessions, [], ({ db, t, owned }) =>
-  db.select(info(t)).from(t).where(owned()).orderBy(desc(t.lastSeen), desc(t.id)),
+const listOwn = statement.many(
+  'cliSessions.list',
+  cliSessions,
+  [],
+  ({ db, t, owned }) =>
+    db.select(info(t)).from(t).where(owned()).orderBy(desc(t.lastSeen), desc(t.id)),
+  { stale: true },
 );
 
 const closeSession = ownedRow.delete('cliSessions.close', cliSessions);

@@ -66,6 +66,7 @@ const listForProject = statement.many(
       .where(and(eq(t.projectId, $.projectId), owned()))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 const NEXT_STATUSES = ['building', 'deployed', 'failed'] as const;

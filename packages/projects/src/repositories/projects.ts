@@ -38,7 +38,7 @@ const createProject = statement.one(
 
 const findProject = ownedRow.find('projects.find', projects);
 
-const listPage = keyset.newestFirst('projects.list', projects);
+const listPage = keyset.newestFirst('projects.list', projects, { stale: true });
 
 /**
  * The first statement of every step change: it locks the project's row (and names the agent now
@@ -115,6 +115,7 @@ const listSteps = statement.many(
       .from(t)
       .where(and(eq(t.projectId, $.projectId), owned()))
       .orderBy(asc(t.stepNumber), asc(t.startedAt), asc(t.id)),
+  { stale: true },
 );
 
 /**

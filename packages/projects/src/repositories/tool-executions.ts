@@ -44,6 +44,7 @@ const listForProject = statement.many(
       .where(and(eq(t.projectId, $.projectId), owned()))
       .orderBy(asc(t.createdAt), asc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 export interface RecordToolExecutionInput {

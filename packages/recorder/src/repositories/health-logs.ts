@@ -97,6 +97,7 @@ const listLogs = statement.many(
       .where(and(eq(t.workflowId, $.workflowId), owned()))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 export interface HealthRunInput {

@@ -29,6 +29,7 @@ const listUnread = statement.many(
       .where(and(owned(), eq(t.read, false)))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 /** Read by the acting user (a service names the user); the first reader and time are kept. */

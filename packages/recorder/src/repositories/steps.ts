@@ -117,12 +117,17 @@ const insertStep = statement.one('steps.insert', steps, STEP_KEYS, (q) =>
   q.db.insert(q.t).values(stepRow(q)).returning(),
 );
 
-const listSteps = statement.many('steps.list', steps, ['workflowId'], ({ db, t, $, owned }) =>
-  db
-    .select()
-    .from(t)
-    .where(and(eq(t.workflowId, $.workflowId), owned()))
-    .orderBy(asc(t.stepNumber)),
+const listSteps = statement.many(
+  'steps.list',
+  steps,
+  ['workflowId'],
+  ({ db, t, $, owned }) =>
+    db
+      .select()
+      .from(t)
+      .where(and(eq(t.workflowId, $.workflowId), owned()))
+      .orderBy(asc(t.stepNumber)),
+  { stale: true },
 );
 
 const findStep = statement.maybe('steps.find', steps, ['id'], ({ db, t, $, owned }) =>

@@ -59,6 +59,7 @@ const listWorkflows = statement.many(
       .where(and(owned(), sql`${t.status} = coalesce(${$.status}, ${t.status})`))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 const updateDetails = statement.maybe(

@@ -108,8 +108,12 @@ const useKey = statement.maybe(
   { serviceOnly: true },
 );
 
-const listOwn = statement.many('apiKeys.listMasked', apiKeys, [], ({ db, t, owned }) =>
-  db.select(info(t)).from(t).where(owned()).orderBy(asc(t.name)),
+const listOwn = statement.many(
+  'apiKeys.listMasked',
+  apiKeys,
+  [],
+  ({ db, t, owned }) => db.select(info(t)).from(t).where(owned()).orderBy(asc(t.name)),
+  { stale: true },
 );
 
 const listPlatform = statement.many(

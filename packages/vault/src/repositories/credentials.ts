@@ -69,8 +69,13 @@ const insertCredential = statement.one(
       .returning(info(t)),
 );
 
-const listCredentials = statement.many('credentials.list', credentials, [], ({ db, t, owned }) =>
-  db.select(info(t)).from(t).where(owned()).orderBy(desc(t.createdAt), desc(t.id)),
+const listCredentials = statement.many(
+  'credentials.list',
+  credentials,
+  [],
+  ({ db, t, owned }) =>
+    db.select(info(t)).from(t).where(owned()).orderBy(desc(t.createdAt), desc(t.id)),
+  { stale: true },
 );
 
 const activeDecrypted = ownOrAny('credentials.getDecrypted', ({ name, mine, options }) =>

@@ -88,8 +88,13 @@ const insertIntegration = statement.one(
       .returning(info(t)),
 );
 
-const listIntegrations = statement.many('integrations.list', integrations, [], ({ db, t, owned }) =>
-  db.select(info(t)).from(t).where(owned()).orderBy(asc(t.provider), asc(t.name)),
+const listIntegrations = statement.many(
+  'integrations.list',
+  integrations,
+  [],
+  ({ db, t, owned }) =>
+    db.select(info(t)).from(t).where(owned()).orderBy(asc(t.provider), asc(t.name)),
+  { stale: true },
 );
 
 const findIntegration = ownOrAny('integrations.find', ({ name, mine, options }) =>

@@ -103,8 +103,12 @@ const findGrant = statement.maybe(
       .where(and(owned(), eq(t.provider, $.provider))),
 );
 
-const listGrants = statement.many('oauthTokens.list', oauthTokens, [], ({ db, t, owned }) =>
-  db.select(info(t)).from(t).where(owned()).orderBy(asc(t.provider)),
+const listGrants = statement.many(
+  'oauthTokens.list',
+  oauthTokens,
+  [],
+  ({ db, t, owned }) => db.select(info(t)).from(t).where(owned()).orderBy(asc(t.provider)),
+  { stale: true },
 );
 
 const liveGrant = statement.maybe(

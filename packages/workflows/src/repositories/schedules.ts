@@ -69,6 +69,7 @@ const listSchedules = statement.many(
   ['limit'],
   ({ db, t, $, owned }) =>
     db.select().from(t).where(owned()).orderBy(asc(t.nextRun), asc(t.id)).limit($.limit),
+  { stale: true },
 );
 
 const setActive = statement.maybe(

@@ -59,6 +59,7 @@ const listRecent = statement.many(
       .where(owned())
       .orderBy(desc(t.startTime))
       .limit($.limit),
+  { stale: true },
 );
 
 /** The statement behind the "recent task logs" sample query (for plan checks). */

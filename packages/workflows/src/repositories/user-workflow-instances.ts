@@ -123,6 +123,7 @@ const listInstances = statement.many(
   userWorkflowInstances,
   [],
   ({ db, t, owned }) => db.select().from(t).where(owned()).orderBy(asc(t.createdAt), asc(t.id)),
+  { stale: true },
 );
 
 export interface ActivateWorkflowInput {

@@ -87,7 +87,7 @@ const listActive = statement.many(
       .where(and(eq(t.status, 'running'), eq(t.locked, true)))
       .orderBy(desc(t.lastUpdated))
       .limit($.limit),
-  { serviceOnly: true },
+  { serviceOnly: true, stale: true },
 );
 
 /** The statement behind the "active workflows" sample query (for plan checks). */

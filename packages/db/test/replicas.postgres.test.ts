@@ -1,0 +1,3 @@
+import { replicasSuite } from './suites/replicas.ts';
+
+replicasSuite('postgres');
