@@ -16,11 +16,24 @@ export type {
   RecordAgentMessageInput,
 } from '@exora/agents';
 export type {
+  AppendMessageInput,
   ChatSessionPage,
   ChatSessionsRepository,
+  Conversation,
+  ConversationOutcome,
+  ConversationPage,
+  ConversationsRepository,
+  MemoryScope,
+  Message,
+  MessagePage,
+  MessageTreeNode,
   PromptsRepository,
   PromptValue,
+  PutMemoryOptions,
   SavePromptInput,
+  SharedMemory,
+  SharedMemoryRepository,
+  StartConversationInput,
 } from '@exora/conversations';
 export type { Actor, Dialect, ErrorCode, Page, ReplicaStatus } from '@exora/core';
 // Errors from the database layer: `code` says which (ErrorCode), `retryable` whether to retry.

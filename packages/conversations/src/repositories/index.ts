@@ -1,14 +1,20 @@
 import { lazyRepositories, type RepositoriesOf } from '@exora/core';
 import { createChatSessionsRepository } from './chat-sessions.ts';
+import { createConversationsRepository } from './conversations.ts';
 import { createPromptsRepository } from './prompts.ts';
+import { createSharedMemoryRepository } from './shared-memory.ts';
 
 export * from './chat-sessions.ts';
+export * from './conversations.ts';
 export * from './prompts.ts';
+export * from './shared-memory.ts';
 
 /** The conversations repositories by name (combined with other domains' by `@exora/db`). */
 export const conversationsRepositoryFactories = {
   chatSessions: createChatSessionsRepository,
   prompts: createPromptsRepository,
+  conversations: createConversationsRepository,
+  sharedMemory: createSharedMemoryRepository,
 };
 
 /** Every conversations repository for one actor, each made at first use. */
