@@ -1,0 +1,637 @@
+/**
+ * Conversations, threaded messages and shared memory through `createDb` on both dialects (a
+ * database pushed from `drizzle/`; Postgres as the application role, row-level security in
+ * force): start, append, replies, a whole thread as a tree in one statement, pages with a
+ * cursor, delivery status, close; shared memory's counted reads and upserts under concurrent
+ * writers on separate connections (SQLite: separate handles on one file).
+ */
+
+import { randomUUID } from 'node:crypto';
+import {
+  contextOf,
+  type Dialect,
+  type Executor,
+  repositoriesFor,
+  type Statement,
+} from '@exora/core';
+import { createTestCrypto } from '@exora/crypto/testing';
+import {
+  createDb,
+  type ExoraDb,
+  type MessageTreeNode,
+  type PublicUser,
+  type Repositories,
+} from '@exora/db';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Platform, platform } from './platform.ts';
+
+/** Concurrent handles of the shared-memory proof, and rounds per handle. */
+const HANDLES = 4;
+const ROUNDS = 25;
+
+/** Every node of a tree, depth first (iterative: a thread may be deep). */
+function nodesOf(root: MessageTreeNode): MessageTreeNode[] {
+  const out: MessageTreeNode[] = [];
+  const stack = [root];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    out.push(node);
+    for (let i = node.replies.length - 1; i >= 0; i--) stack.push(node.replies[i]!);
+  }
+  return out;
+}
+
+export function seed001ConversationsSuite(dialect: Dialect) {
+  describe(`seed 001: conversations, threads and shared memory through the repositories (${dialect})`, () => {
+    let p: Platform;
+    let db: ExoraDb;
+    let ada: PublicUser;
+    let bob: PublicUser;
+    const opened: ExoraDb[] = [];
+    let n = 0;
+
+    /** Another handle on the same database: its own connection (Postgres), its own SQLite handle. */
+    const handle = () => {
+      const url = (dialect === 'postgres' ? p.appUrl : p.sqliteFile)!;
+      const h = createDb({ url, crypto: createTestCrypto(), env: { DATABASE_POOL_MAX: '1' } });
+      opened.push(h);
+      return h;
+    };
+
+    /**
+     * The same repositories on an executor that records every statement a call runs (and
+     * refuses units of several): a call that sends one statement records one name.
+     */
+    const counted = (of: Repositories) => {
+      const ctx = contextOf(of);
+      const ran: string[] = [];
+      const exec = new Proxy(ctx.exec, {
+        get(target, key) {
+          const value = Reflect.get(target, key, target);
+          if (key === 'run') {
+            return (
+              call: unknown,
+              stmt: Statement<Record<string, unknown>, unknown>,
+              params: never,
+            ) => {
+              ran.push(stmt.name);
+              return target.run(call as never, stmt, params);
+            };
+          }
+          if (key === 'unit')
+            return () => Promise.reject(new Error('a unit of several statements'));
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as Executor;
+      const repos = repositoriesFor(Object.getPrototypeOf(of) as Repositories, {
+        exec,
+        actor: ctx.actor,
+        crypto: ctx.crypto,
+      });
+      return { repos, ran };
+    };
+
+    beforeAll(async () => {
+      p = await platform(dialect);
+      db = p.db;
+      const signup = db.asService('signup');
+      ada = await signup.users.create({ email: `s001c-${n++}-${Date.now()}@example.test` });
+      bob = await signup.users.create({ email: `s001c-${n++}-${Date.now()}@example.test` });
+    });
+    afterAll(async () => {
+      await Promise.all(opened.map((h) => h.close()));
+      await p?.dispose();
+    });
+
+    it('starts a conversation with the defaults, validates before any SQL, a service names the user', async () => {
+      const me = db.forUser(ada.id);
+      const c = await me.conversations.start();
+      expect(c).toMatchObject({ userId: ada.id, status: 'active', channel: 'web', metadata: {} });
+      const mobile = await me.conversations.start({
+        channel: 'mobile',
+        sessionId: 'client-7',
+        role: 'user',
+        content: 'I need a quote',
+        metadata: { source: 'app' },
+      });
+      expect(mobile).toMatchObject({
+        channel: 'mobile',
+        sessionId: 'client-7',
+        role: 'user',
+        content: 'I need a quote',
+        metadata: { source: 'app' },
+      });
+      expect(await me.conversations.get(mobile.id)).toEqual(mobile);
+      await expect(me.conversations.start({ channel: 'fax' as never })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'channel',
+      });
+      await expect(me.conversations.start({ role: 'robot' as never })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'role',
+      });
+      const forAda = await db
+        .asService('inbound api')
+        .conversations.start({ channel: 'api' }, ada.id);
+      expect(forAda).toMatchObject({ userId: ada.id, channel: 'api' });
+      await expect(db.asService('inbound api').conversations.start({})).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      // A user cannot start one for someone else.
+      await expect(me.conversations.start({}, bob.id)).rejects.toMatchObject({
+        code: 'PERMISSION_DENIED',
+      });
+      const listed = await me.conversations.list({ limit: 2 });
+      const rest = await me.conversations.list({ limit: 2, cursor: listed.nextCursor });
+      expect([listed.items.length, rest.items.length, rest.nextCursor]).toEqual([2, 1, null]);
+      expect([...listed.items, ...rest.items].map((x) => x.id).sort()).toEqual(
+        [c.id, mobile.id, forAda.id].sort(),
+      );
+      expect((await db.forUser(bob.id).conversations.list()).items).toEqual([]);
+    });
+
+    it('appends messages and replies, and reads the whole thread of any message as a tree', async () => {
+      const me = db.forUser(ada.id);
+      const c = await me.conversations.start();
+      const root = await me.conversations.append(c.id, { senderType: 'user', content: 'Hello' });
+      expect(root).toMatchObject({
+        conversationId: c.id,
+        userId: ada.id,
+        parentMessageId: null,
+        senderType: 'user',
+        messageType: 'text',
+        status: 'sent',
+        metadata: {},
+      });
+      const a = await me.conversations.append(c.id, {
+        senderType: 'assistant',
+        senderId: 'qualifier',
+        content: 'Hi! What do you need?',
+        parentMessageId: root.id,
+      });
+      const b = await me.conversations.append(c.id, {
+        senderType: 'agent',
+        content: 'Routing to sales',
+        parentMessageId: root.id,
+        messageType: 'system',
+        metadata: { route: 'sales' },
+      });
+      const a1 = await me.conversations.append(c.id, {
+        senderType: 'user',
+        content: 'A website',
+        parentMessageId: a.id,
+      });
+      // Another thread of the same conversation stays out of this one.
+      const other = await me.conversations.append(c.id, {
+        senderType: 'user',
+        content: 'New topic',
+      });
+
+      const expected = {
+        id: root.id,
+        depth: 0,
+        replies: [
+          { id: a.id, depth: 1, replies: [{ id: a1.id, depth: 2, replies: [] }] },
+          { id: b.id, depth: 1, replies: [] },
+        ],
+      };
+      type Shape = { id: string; depth: number; replies: Shape[] };
+      const shape = (node: MessageTreeNode): Shape => ({
+        id: node.message.id,
+        depth: node.depth,
+        replies: node.replies.map(shape),
+      });
+      for (const from of [root, a, b, a1]) {
+        const tree = await me.conversations.thread(from.id);
+        // Siblings written in the same millisecond are ordered by id: compare as sets.
+        const sorted = (s: Shape): Shape => ({
+          ...s,
+          replies: s.replies.map(sorted).sort((x, y) => x.id.localeCompare(y.id)),
+        });
+        expect(sorted(shape(tree))).toEqual(sorted(expected));
+        expect(nodesOf(tree).find((x) => x.message.id === b.id)?.message.metadata).toEqual({
+          route: 'sales',
+        });
+      }
+      expect(shape(await me.conversations.thread(other.id))).toEqual({
+        id: other.id,
+        depth: 0,
+        replies: [],
+      });
+
+      // A reply must name a message of the same conversation.
+      const elsewhere = await me.conversations.start();
+      await expect(
+        me.conversations.append(elsewhere.id, {
+          senderType: 'user',
+          content: 'x',
+          parentMessageId: a.id,
+        }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', entity: 'parent message' });
+      await expect(
+        me.conversations.append(c.id, {
+          senderType: 'user',
+          content: 'x',
+          parentMessageId: randomUUID(),
+        }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', entity: 'parent message' });
+      await expect(
+        me.conversations.append(randomUUID(), { senderType: 'user', content: 'x' }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', entity: 'conversation' });
+      for (const bad of [
+        { senderType: 'robot', content: 'x' },
+        { senderType: 'user', content: '   ' },
+        { senderType: 'user', content: 'x', messageType: 'video' },
+        { senderType: 'user', content: 'x', parentMessageId: 'nope' },
+        { senderType: 'user', content: 'x', metadata: [] },
+      ]) {
+        await expect(me.conversations.append(c.id, bad as never)).rejects.toMatchObject({
+          code: 'VALIDATION_FAILED',
+        });
+      }
+      // Nothing of the refused appends was written.
+      const all = await me.conversations.messages(c.id, { limit: 200 });
+      expect(all.items.map((m) => m.id).sort()).toEqual(
+        [root.id, a.id, b.id, a1.id, other.id].sort(),
+      );
+    });
+
+    it('reads a thread 50 deep as a tree with one statement', async () => {
+      const me = db.forUser(ada.id);
+      const c = await me.conversations.start();
+      const chain: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const m = await me.conversations.append(c.id, {
+          senderType: i % 2 ? 'assistant' : 'user',
+          content: `message ${i}`,
+          parentMessageId: chain.at(-1) ?? null,
+        });
+        chain.push(m.id);
+      }
+      const { repos, ran } = counted(db.forUser(ada.id));
+      // From the deepest message: up to the root, then down again, in the one statement.
+      const tree = await repos.conversations.thread(chain[49]!);
+      expect(ran).toEqual(['conversations.thread']);
+      const nodes = nodesOf(tree);
+      expect(nodes.map((x) => x.message.id)).toEqual(chain);
+      expect(nodes.map((x) => x.depth)).toEqual(chain.map((_, i) => i));
+      expect(nodes.map((x) => x.message.content)).toEqual(chain.map((_, i) => `message ${i}`));
+      expect(nodes.at(-1)?.replies).toEqual([]);
+      // From the middle the whole thread is the same tree.
+      ran.length = 0;
+      const fromMiddle = await repos.conversations.thread(chain[20]!);
+      expect(ran).toEqual(['conversations.thread']);
+      expect(nodesOf(fromMiddle).map((x) => x.message.id)).toEqual(chain);
+      // A branch off the middle joins the tree at its depth.
+      const branch = await me.conversations.append(c.id, {
+        senderType: 'user',
+        content: 'branch',
+        parentMessageId: chain[9]!,
+      });
+      const withBranch = nodesOf(await me.conversations.thread(chain[0]!));
+      expect(withBranch).toHaveLength(51);
+      expect(withBranch.find((x) => x.message.id === branch.id)?.depth).toBe(10);
+    });
+
+    it('pages through a conversation newest first with a cursor', async () => {
+      const me = db.forUser(ada.id);
+      const c = await me.conversations.start();
+      const written: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        written.push(
+          (await me.conversations.append(c.id, { senderType: 'user', content: `m${i}` })).id,
+        );
+      }
+      const { repos, ran } = counted(db.forUser(ada.id));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<typeof me.conversations.messages>> =
+          await repos.conversations.messages(c.id, { limit: 10, cursor });
+        seen.push(...page.items.map((m) => m.id));
+        for (let i = 1; i < page.items.length; i++) {
+          const [newer, older] = [page.items[i - 1]!, page.items[i]!];
+          expect(newer.createdAt.getTime()).toBeGreaterThanOrEqual(older.createdAt.getTime());
+        }
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(ran).toEqual(Array(3).fill('conversations.messages'));
+      expect([...seen].sort()).toEqual([...written].sort());
+      expect(new Set(seen).size).toBe(25);
+      await expect(me.conversations.messages(c.id, { cursor: 'bogus' })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'cursor',
+      });
+      await expect(me.conversations.messages(c.id, { limit: 500 })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'limit',
+      });
+      // Another user's conversation reads as empty.
+      expect((await db.forUser(bob.id).conversations.messages(c.id)).items).toEqual([]);
+    });
+
+    it('marks messages delivered and read, only forward', async () => {
+      const me = db.forUser(ada.id);
+      const c = await me.conversations.start();
+      const m1 = await me.conversations.append(c.id, { senderType: 'assistant', content: '1' });
+      const m2 = await me.conversations.append(c.id, { senderType: 'assistant', content: '2' });
+      const m3 = await me.conversations.append(c.id, { senderType: 'assistant', content: '3' });
+      const m4 = await me.conversations.append(c.id, { senderType: 'assistant', content: '4' });
+      expect((await me.conversations.markDelivered(m1.id)).status).toBe('delivered');
+      expect((await me.conversations.markRead(m1.id)).status).toBe('read');
+      // Never back: delivered after read stays read, and so does read again.
+      expect((await me.conversations.markDelivered(m1.id)).status).toBe('read');
+      expect((await me.conversations.markRead(m1.id)).status).toBe('read');
+      expect((await me.conversations.markRead(m2.id)).status).toBe('read');
+      // A failed message (the sender's runtime sets that) cannot be marked.
+      await db.database.transaction(async (tx) => {
+        await tx.setLocal({ 'app.service': 'on' });
+        await tx.execute(sql`update messages set status = 'failed' where id = ${m4.id}`);
+      });
+      await expect(me.conversations.markRead(m4.id)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'messageId',
+      });
+      await expect(me.conversations.markDelivered(m4.id)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      // The rest of the conversation at once: m3 only (m1, m2 read, m4 failed).
+      expect(await me.conversations.markAllRead(c.id)).toBe(1);
+      expect(await me.conversations.markAllRead(c.id)).toBe(0);
+      const statuses = new Map(
+        (await me.conversations.messages(c.id)).items.map((m) => [m.id, m.status]),
+      );
+      expect(statuses).toEqual(
+        new Map([
+          [m1.id, 'read'],
+          [m2.id, 'read'],
+          [m3.id, 'read'],
+          [m4.id, 'failed'],
+        ]),
+      );
+      await expect(me.conversations.markRead(randomUUID())).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+    });
+
+    it('closes a conversation: no more messages, closing twice refused', async () => {
+      const me = db.forUser(ada.id);
+      const c = await me.conversations.start();
+      const first = await me.conversations.append(c.id, { senderType: 'user', content: 'bye' });
+      const closed = await me.conversations.close(c.id);
+      expect(closed).toMatchObject({ id: c.id, status: 'completed' });
+      await expect(me.conversations.close(c.id, 'cancelled')).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'conversationId',
+      });
+      await expect(
+        me.conversations.append(c.id, { senderType: 'user', content: 'one more' }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'conversationId' });
+      await expect(
+        me.conversations.append(c.id, {
+          senderType: 'user',
+          content: 'a reply',
+          parentMessageId: first.id,
+        }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'conversationId' });
+      const cancelled = await me.conversations.close(
+        (await me.conversations.start()).id,
+        'cancelled',
+      );
+      expect(cancelled.status).toBe('cancelled');
+      await expect(me.conversations.close(c.id, 'archived' as never)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'outcome',
+      });
+      // The thread of a closed conversation still reads.
+      expect((await me.conversations.thread(first.id)).message.id).toBe(first.id);
+    });
+
+    it("keeps another user's conversations and messages invisible and untouchable", async () => {
+      const me = db.forUser(ada.id);
+      const them = db.forUser(bob.id);
+      const c = await me.conversations.start();
+      const m = await me.conversations.append(c.id, { senderType: 'user', content: 'private' });
+      await expect(them.conversations.get(c.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(
+        them.conversations.append(c.id, { senderType: 'user', content: 'intrusion' }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', entity: 'conversation' });
+      // Bob's own conversation cannot hang a reply on Ada's message.
+      const theirs = await them.conversations.start();
+      await expect(
+        them.conversations.append(theirs.id, {
+          senderType: 'user',
+          content: 'x',
+          parentMessageId: m.id,
+        }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', entity: 'parent message' });
+      await expect(them.conversations.thread(m.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(them.conversations.markRead(m.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(them.conversations.markDelivered(m.id)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      expect(await them.conversations.markAllRead(c.id)).toBe(0);
+      await expect(them.conversations.close(c.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect((await them.conversations.list()).items.map((x) => x.id)).toEqual([theirs.id]);
+      // Untouched.
+      expect(await me.conversations.get(c.id)).toMatchObject({ status: 'active' });
+      expect((await me.conversations.thread(m.id)).message.status).toBe('sent');
+      // A service acts for the user it names, and must name one.
+      const svc = db.asService('agent runtime');
+      await expect(svc.conversations.markRead(m.id)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      await expect(svc.conversations.markRead(m.id, bob.id)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      const answer = await svc.conversations.append(
+        c.id,
+        { senderType: 'assistant', senderId: 'qualifier', content: 'On it', parentMessageId: m.id },
+        ada.id,
+      );
+      expect(answer).toMatchObject({ userId: ada.id, parentMessageId: m.id });
+      expect((await svc.conversations.markDelivered(answer.id, ada.id)).status).toBe('delivered');
+      await expect(
+        svc.conversations.append(c.id, { senderType: 'assistant', content: 'x' }, bob.id),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', entity: 'conversation' });
+      const tree = await svc.conversations.thread(m.id, ada.id);
+      expect(tree.replies.map((r) => r.message.id)).toEqual([answer.id]);
+    });
+
+    if (dialect === 'postgres') {
+      it('as the application role, raw SQL for one user sees none of the other’s messages', async () => {
+        const me = db.forUser(ada.id);
+        const c = await me.conversations.start();
+        await me.conversations.append(c.id, { senderType: 'user', content: 'ada only' });
+        const app = p.app!;
+        const seen = await app.transaction(async (tx) => {
+          await tx.execute(sql`select exora_set_actor(${bob.id}, null, false)`);
+          return {
+            messages: await tx.execute(
+              sql`select id from messages where conversation_id = ${c.id}`,
+            ),
+            conversations: await tx.execute(sql`select id from conversations where id = ${c.id}`),
+            updated: await tx.execute(
+              sql`update messages set status = 'read' where conversation_id = ${c.id} returning id`,
+            ),
+          };
+        });
+        expect(seen).toEqual({ messages: [], conversations: [], updated: [] });
+        const own = await app.transaction(async (tx) => {
+          await tx.execute(sql`select exora_set_actor(${ada.id}, null, false)`);
+          return tx.execute(sql`select id from messages where conversation_id = ${c.id}`);
+        });
+        expect(own).toHaveLength(1);
+      });
+    }
+
+    it('shared memory: counted reads, upserts that keep the count, lists by scope, forget', async () => {
+      const agent = db.asService('agent runtime');
+      const conv = `conv-${randomUUID()}`;
+      expect(await agent.sharedMemory.get(conv, 'budget')).toBeNull();
+      const stored = await agent.sharedMemory.put(conv, 'budget', { max: 5000, currency: 'EUR' });
+      expect(stored).toMatchObject({
+        conversationId: conv,
+        memoryKey: 'budget',
+        scope: 'session',
+        memoryValue: { max: 5000, currency: 'EUR' },
+        accessCount: 0,
+        lastAccessedAt: null,
+        metadata: {},
+      });
+      const before = Date.now();
+      const read = await agent.sharedMemory.get(conv, 'budget');
+      expect(read).toMatchObject({ memoryValue: { max: 5000, currency: 'EUR' }, accessCount: 1 });
+      expect(read?.lastAccessedAt?.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect((await agent.sharedMemory.get(conv, 'budget'))?.accessCount).toBe(2);
+      // A write replaces the value and keeps the count; metadata kept unless given.
+      await agent.sharedMemory.put(conv, 'budget', 7000, { metadata: { by: 'qualifier' } });
+      const replaced = await agent.sharedMemory.put(conv, 'budget', 8000);
+      expect(replaced).toMatchObject({
+        id: stored.id,
+        memoryValue: 8000,
+        accessCount: 2,
+        metadata: { by: 'qualifier' },
+      });
+      expect((await agent.sharedMemory.get(conv, 'budget'))?.accessCount).toBe(3);
+      // Any JSON value: strings, arrays, booleans.
+      await agent.sharedMemory.put(conv, 'plan', ['discover', 'quote'], { scope: 'workflow' });
+      await agent.sharedMemory.put(conv, 'greeted', true, { scope: 'workflow' });
+      await agent.sharedMemory.put(conv, 'tone', 'formal', { scope: 'global' });
+      await agent.sharedMemory.put(conv, 'budget', 'agent copy', { scope: 'agent' });
+      expect((await agent.sharedMemory.get(conv, 'tone', 'global'))?.memoryValue).toBe('formal');
+      const workflow = await agent.sharedMemory.list(conv, 'workflow');
+      expect(workflow.map((e) => [e.memoryKey, e.memoryValue])).toEqual([
+        ['greeted', true],
+        ['plan', ['discover', 'quote']],
+      ]);
+      const everything = await agent.sharedMemory.list(conv);
+      expect(everything.map((e) => `${e.scope}:${e.memoryKey}`)).toEqual([
+        'agent:budget',
+        'global:tone',
+        'session:budget',
+        'workflow:greeted',
+        'workflow:plan',
+      ]);
+      // Listing is not an access.
+      expect((await agent.sharedMemory.list(conv, 'session'))[0]?.accessCount).toBe(3);
+      expect(await agent.sharedMemory.list(`other-${conv}`, 'session')).toEqual([]);
+      expect(await agent.sharedMemory.forget(conv, 'plan', 'workflow')).toBe(true);
+      expect(await agent.sharedMemory.forget(conv, 'plan', 'workflow')).toBe(false);
+      expect(await agent.sharedMemory.get(conv, 'plan', 'workflow')).toBeNull();
+      // A counted read is one statement.
+      const { repos, ran } = counted(agent);
+      expect((await repos.sharedMemory.get(conv, 'budget'))?.accessCount).toBe(4);
+      expect(ran).toEqual(['sharedMemory.get']);
+      for (const [call, field] of [
+        [() => agent.sharedMemory.put(conv, 'k', null), 'value'],
+        [() => agent.sharedMemory.put(conv, 'k', undefined), 'value'],
+        [() => agent.sharedMemory.put(conv, '', 1), 'memoryKey'],
+        [() => agent.sharedMemory.put('', 'k', 1), 'conversationId'],
+        [() => agent.sharedMemory.put(conv, 'k', 1, { scope: 'team' as never }), 'scope'],
+        [() => agent.sharedMemory.get(conv, 'k', 'team' as never), 'scope'],
+        [() => agent.sharedMemory.put(conv, 'k', 1n), 'value'],
+      ] as const) {
+        await expect(call()).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field });
+      }
+    });
+
+    it('shared memory is the agent runtime’s: a user context is refused, rows untouched', async () => {
+      const agent = db.asService('agent runtime');
+      const conv = `conv-${randomUUID()}`;
+      await agent.sharedMemory.put(conv, 'secret plan', { step: 1 });
+      const me = db.forUser(ada.id);
+      for (const call of [
+        () => me.sharedMemory.get(conv, 'secret plan'),
+        () => me.sharedMemory.put(conv, 'secret plan', { step: 2 }),
+        () => me.sharedMemory.list(conv),
+        () => me.sharedMemory.list(conv, 'session'),
+        () => me.sharedMemory.forget(conv, 'secret plan'),
+      ]) {
+        await expect(call()).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      }
+      expect(await agent.sharedMemory.list(conv)).toMatchObject([
+        { memoryValue: { step: 1 }, accessCount: 0 },
+      ]);
+      if (dialect === 'postgres') {
+        const rows = await p.app!.transaction(async (tx) => {
+          await tx.execute(sql`select exora_set_actor(${ada.id}, null, false)`);
+          return tx.execute(sql`select id from shared_memory where conversation_id = ${conv}`);
+        });
+        expect(rows).toEqual([]);
+      }
+    });
+
+    it(`shared memory under ${HANDLES} concurrent connections: one row per key, no unique violation, exact access counts`, async () => {
+      const handles = Array.from({ length: HANDLES }, () => handle().asService('agent runtime'));
+      const conv = `conv-${randomUUID()}`;
+      const keys = ['budget', 'timeline', 'contact'];
+      // Every handle writes every new key at the same moment: the first write of a key races.
+      const first = await Promise.allSettled(
+        handles.flatMap((h, i) => keys.map((k) => h.sharedMemory.put(conv, k, { writer: i }))),
+      );
+      expect(first.filter((r) => r.status === 'rejected')).toEqual([]);
+      const ids = new Set(
+        first.map((r) => (r as PromiseFulfilledResult<{ memoryKey: string; id: string }>).value.id),
+      );
+      expect(ids.size).toBe(keys.length);
+
+      // Then reads and writes of the same keys interleaved on every handle.
+      const counts = new Map<string, number[]>(keys.map((k) => [k, []]));
+      const writes: string[] = [];
+      await Promise.all(
+        handles.map(async (h, i) => {
+          for (let r = 0; r < ROUNDS; r++) {
+            const key = keys[(i + r) % keys.length]!;
+            const [got, put] = await Promise.all([
+              h.sharedMemory.get(conv, key),
+              h.sharedMemory.put(conv, key, { writer: i, round: r }),
+            ]);
+            expect(got).not.toBeNull();
+            counts.get(key)!.push(got!.accessCount);
+            writes.push(`${key}:${i}:${r}`);
+            expect(put.memoryKey).toBe(key);
+          }
+        }),
+      );
+      const agent = db.asService('agent runtime');
+      const final = await agent.sharedMemory.list(conv, 'session');
+      expect(final).toHaveLength(keys.length);
+      let gets = 0;
+      for (const entry of final) {
+        const seen = counts.get(entry.memoryKey)!;
+        gets += seen.length;
+        // Every read was counted once: the counts the reads returned are exactly 1..n.
+        expect(entry.accessCount).toBe(seen.length);
+        expect([...seen].sort((x, y) => x - y)).toEqual(seen.map((_, i) => i + 1));
+        // The value is one a writer put.
+        const value = entry.memoryValue as { writer: number; round: number };
+        expect(writes).toContain(`${entry.memoryKey}:${value.writer}:${value.round}`);
+      }
+      expect(gets).toBe(HANDLES * ROUNDS);
+    });
+  });
+}
