@@ -123,6 +123,7 @@ const byStatus = statement.many(
       .where(and(owned(), eq(t.status, $.bind(t.status, 'status'))))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 const byMinScore = statement.many(
@@ -136,6 +137,7 @@ const byMinScore = statement.many(
       .where(and(owned(), gte(t.leadScore, $.minScore)))
       .orderBy(desc(t.leadScore), desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 /** `text[] @> array[...]` on Postgres, which the GIN index on the column serves. */
@@ -150,6 +152,7 @@ const byService = statement.many(
       .where(and(owned(), fn.arrayContains(t.servicesInterested, $.service)))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 /** `jsonb @> ...` on Postgres, which the GIN index on the column serves. */
@@ -164,6 +167,7 @@ const byMetadata = statement.many(
       .where(and(owned(), fn.jsonContains(t.metadata, $.bind(t.metadata, 'match'))))
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 export interface CreateLeadInput {

@@ -46,7 +46,7 @@ const startExecution = statement.one(
 
 const findExecution = ownedRow.find('workflowExecutions.find', workflowExecutions);
 
-const listPage = keyset.newestFirst('workflowExecutions.list', workflowExecutions);
+const listPage = keyset.newestFirst('workflowExecutions.list', workflowExecutions, { stale: true });
 
 /** Names the step a running execution is at. */
 const advanceExecution = statement.maybe(
