@@ -55,7 +55,9 @@ const startConversation = statement.one(
 
 const findConversation = ownedRow.find('conversations.find', conversations);
 
-const listConversations = keyset.newestFirst('conversations.list', conversations);
+const listConversations = keyset.newestFirst('conversations.list', conversations, {
+  stale: true,
+});
 
 const closeConversation = statement.maybe(
   'conversations.close',
@@ -154,6 +156,7 @@ const messagePage = statement.many(
       )
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 /** A delivery status change, allowed only forward (sent, delivered, read). */
