@@ -162,7 +162,7 @@ export function openReplicated(
     return undefined;
   }
 
-  /** The primary's WAL position at each check, oldest first, as far back as the lag limit. */
+  /** The primary's WAL position at each check, oldest first, back to just past the lag limit. */
   const samples: { at: number; lsn: number }[] = [];
   /** How long ago the primary had already written past `replay` (0: nothing not replayed). */
   function lagOf(replay: number, now: number): number | null {
@@ -179,9 +179,9 @@ export function openReplicated(
         timeoutMs,
       );
       if (row) samples.push({ at: now, lsn: parseLsn(row.lsn) });
-      while (samples.length > 1 && now - samples[0]!.at > maxLagMs + 2 * interval) {
-        samples.shift();
-      }
+      // Kept: one sample older than the lag limit (a replica behind it lags past the limit,
+      // however far apart the checks ran), and every one since.
+      while (samples.length > 1 && now - samples[1]!.at > maxLagMs) samples.shift();
     } catch {
       // The primary's own calls report its failures; the lag is then judged on older samples.
     }
