@@ -298,6 +298,42 @@ function selfReferencingDroppedFirst(statements: string[], prev: Snapshot): stri
   return out;
 }
 
+/**
+ * Postgres: a foreign key needs the unique constraint it references, and that constraint cannot
+ * be dropped while the key is there; drizzle-kit adds keys before unique constraints and drops
+ * constraints in name order. Within the slots the constraint statements occupy, they go in this
+ * order: foreign keys dropped (named by `prev`), other constraints dropped, unique constraints
+ * added, foreign keys added. Every other statement keeps its place.
+ */
+function constraintsInDependencyOrder(statements: string[], prev: Snapshot): string[] {
+  const foreignKeys = new Set<string>();
+  for (const t of Object.values(prev.drizzle.tables ?? {}) as Json[]) {
+    for (const name of keys(t.foreignKeys)) foreignKeys.add(name);
+  }
+  const rank = (s: string): number | undefined => {
+    const drop = /^ALTER TABLE .+ DROP CONSTRAINT "([^"]+)";$/.exec(s);
+    if (drop?.[1]) return foreignKeys.has(drop[1]) ? 0 : 1;
+    if (/^ALTER TABLE .+ ADD CONSTRAINT "[^"]+" UNIQUE/.test(s)) return 2;
+    if (/^ALTER TABLE .+ ADD CONSTRAINT "[^"]+" FOREIGN KEY/.test(s)) return 3;
+    return undefined;
+  };
+  const slots: number[] = [];
+  const ranked: { s: string; r: number }[] = [];
+  statements.forEach((s, i) => {
+    const r = rank(s);
+    if (r === undefined) return;
+    slots.push(i);
+    ranked.push({ s, r });
+  });
+  const out = [...statements];
+  ranked
+    .sort((a, b) => a.r - b.r)
+    .forEach(({ s }, n) => {
+      out[slots[n] as number] = s;
+    });
+  return out;
+}
+
 export interface MigrationSql {
   /** drizzle-kit's statements (without the custom objects). */
   drizzle: string[];
@@ -312,7 +348,10 @@ export async function migrationSql(
   cur: Snapshot,
 ): Promise<MigrationSql> {
   const statements = await drizzleStatements(dialect, prev.drizzle, cur.drizzle);
-  const drizzle = dialect === 'sqlite' ? selfReferencingDroppedFirst(statements, prev) : statements;
+  const drizzle =
+    dialect === 'sqlite'
+      ? selfReferencingDroppedFirst(statements, prev)
+      : constraintsInDependencyOrder(statements, prev);
   const objects = diffObjects(
     prev.objects,
     cur.objects,

@@ -50,6 +50,11 @@ export interface SchemaShape {
 }
 
 const normAction = (a: string) => a.toLowerCase().replace(/_/g, ' ');
+/** ` (col)` of a Postgres 15+ `ON DELETE SET NULL (col)`, which nulls only those columns. */
+const setNullColumns = (definition: string) => {
+  const only = /ON DELETE SET NULL (\([^)]*\))/.exec(definition)?.[1];
+  return only ? ` ${only}` : '';
+};
 
 export async function introspect(db: Executor): Promise<SchemaShape> {
   return db.dialect === 'postgres' ? introspectPostgres(db) : introspectSqlite(db);
@@ -170,7 +175,7 @@ async function introspectPostgres(db: Executor): Promise<SchemaShape> {
         columns: c.columns,
         refTable: c.ref_table ?? '',
         refColumns: c.ref_columns ?? [],
-        onDelete: normAction(c.on_delete ?? 'no action'),
+        onDelete: normAction(c.on_delete ?? 'no action') + setNullColumns(c.definition),
       });
     if (c.type === 'u') t.uniques.push({ name: c.name, columns: [...c.columns].sort() });
     if (c.type === 'c') t.checks.push({ name: c.name, definition: c.definition });

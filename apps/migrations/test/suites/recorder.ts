@@ -123,7 +123,7 @@ export function recorderSuite(dialect: Dialect) {
           name: 'Half',
           steps: [step(1), { ...step(2), screenshotId: crypto.randomUUID() }],
         }),
-      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'steps.screenshotId' });
       expect((await me.workflows.list()).length).toBe(before);
       const service = db.asService('import');
       const imported = await service.workflows.record({
@@ -404,6 +404,120 @@ export function recorderSuite(dialect: Dialect) {
       await asService(sql`delete from users where id = ${reader.id}`);
       const kept = await admin.notifications.markRead(alert.id);
       expect(kept).toMatchObject({ read: true, readBy: null });
+    });
+
+    it("links a step only to its organization's screenshots, a log only to its steps", async () => {
+      const me = db.forUser(acme.member.id);
+      const them = db.forUser(globex.member.id);
+      const { workflow, steps } = await me.workflows.record({ name: 'Links', steps: [step(1)] });
+      const mine = await me.screenshots.store(new Uint8Array([4, 2, 1]), {
+        storageKey: 'links/mine.png',
+      });
+      const theirs = await them.screenshots.store(new Uint8Array([4, 2, 2]), {
+        storageKey: 'links/theirs.png',
+      });
+      const their = await them.workflows.record({ name: 'Theirs', steps: [step(1)] });
+      const theirStep = their.steps[0]!.id;
+
+      // Through the repositories: a ValidationError naming the field, no id in it, nothing
+      // written; another organization's row and a row that does not exist get the same answer.
+      const refused = async (call: Promise<unknown>, field: string, id: string) => {
+        const error = await call.then(
+          () => undefined,
+          (e: unknown) => e as Error & { code: string; field: string },
+        );
+        expect(error, field).toMatchObject({ code: 'VALIDATION_FAILED', field });
+        expect(error!.message).not.toContain(id);
+        return error!.message;
+      };
+      for (const screenshotId of [theirs.id, crypto.randomUUID()]) {
+        const messages = [
+          await refused(
+            me.steps.insert(workflow.id, { ...step(2), screenshotId }),
+            'step.screenshotId',
+            screenshotId,
+          ),
+          await refused(
+            me.workflows.record({ name: 'Borrowed', steps: [{ ...step(1), screenshotId }] }),
+            'steps.screenshotId',
+            screenshotId,
+          ),
+        ];
+        expect(messages).toEqual([
+          'Invalid step.screenshotId: must name a screenshot of the organization',
+          'Invalid steps.screenshotId: must name a screenshot of the organization',
+        ]);
+      }
+      for (const stepId of [theirStep, crypto.randomUUID()]) {
+        expect(
+          await refused(
+            me.healthLogs.log(workflow.id, { status: 'failure', stepId }),
+            'stepId',
+            stepId,
+          ),
+        ).toBe('Invalid stepId: must name a step of the organization');
+      }
+      expect(await numbers(workflow.id, acme.member)).toEqual([['Step 1', 1]]);
+      expect((await me.workflows.list()).map((w) => w.name)).not.toContain('Borrowed');
+      expect(await me.healthLogs.list(workflow.id)).toEqual([]);
+      expect((await me.workflows.get(workflow.id)).totalRuns).toBe(0);
+
+      // The organization's own rows link.
+      const shown = await me.steps.insert(workflow.id, { ...step(2), screenshotId: mine.id });
+      expect(shown.screenshotId).toBe(mine.id);
+      const { log } = await me.healthLogs.log(workflow.id, { status: 'healed', stepId: shown.id });
+      expect(log.stepId).toBe(shown.id);
+
+      // Raw SQL: as a service (row-level security off) on both dialects, and on Postgres as
+      // the application role acting as a member; the database itself refuses.
+      const asMember = <R extends Record<string, unknown>>(query: ReturnType<typeof sql>) =>
+        p.app!.transaction(async (tx) => {
+          await tx.execute(sql`select exora_set_actor(${acme.member.id}, null, false)`);
+          return tx.execute<R>(query);
+        });
+      const raws = dialect === 'postgres' ? [asService, asMember] : [asService];
+      const first = steps[0]!.id;
+      for (const raw of raws) {
+        for (const attempt of [
+          sql`update steps set screenshot_id = ${theirs.id} where id = ${first}`,
+          sql`insert into steps (organization_id, workflow_id, step_number, action_type, screenshot_id)
+              values (${acme.organizationId}, ${workflow.id}, 90, 'click', ${theirs.id})`,
+          sql`update health_logs set step_id = ${theirStep} where id = ${log.id}`,
+          sql`insert into health_logs (organization_id, workflow_id, step_id, status)
+              values (${acme.organizationId}, ${workflow.id}, ${theirStep}, 'failure')`,
+        ]) {
+          await expect(raw(attempt)).rejects.toMatchObject({ code: 'FOREIGN_KEY_VIOLATION' });
+        }
+        await raw(sql`update steps set screenshot_id = ${mine.id} where id = ${first}`);
+      }
+      // A screenshot or step in use cannot move to another organization either.
+      await expect(
+        asService(
+          sql`update screenshots set organization_id = ${globex.organizationId} where id = ${mine.id}`,
+        ),
+      ).rejects.toMatchObject({ code: 'FOREIGN_KEY_VIOLATION' });
+      await expect(
+        asService(
+          sql`update steps set organization_id = ${globex.organizationId} where id = ${shown.id}`,
+        ),
+      ).rejects.toMatchObject({ code: 'FOREIGN_KEY_VIOLATION' });
+      expect((await me.steps.get(first)).screenshotId).toBe(mine.id);
+
+      // Deleting the screenshot (raw SQL) nulls the link alone; the steps keep their organization.
+      const deleter = dialect === 'postgres' ? asMember : asService;
+      await deleter(sql`delete from screenshots where id = ${mine.id}`);
+      for (const id of [first, shown.id]) {
+        expect(await me.steps.get(id)).toMatchObject({
+          screenshotId: null,
+          organizationId: acme.organizationId,
+        });
+      }
+      await deleter(sql`delete from steps where id = ${shown.id}`);
+      expect((await me.healthLogs.list(workflow.id))[0]).toMatchObject({
+        id: log.id,
+        stepId: null,
+        organizationId: acme.organizationId,
+      });
     });
 
     it('cascades and sets null exactly as the schema says', async () => {

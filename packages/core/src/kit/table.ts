@@ -92,6 +92,8 @@ export interface ForeignKeySpec {
   readonly columns: Column[];
   readonly references: () => ColumnRef[];
   readonly onDelete: OnDeleteAction | undefined;
+  /** With `onDelete: 'set null'`: only these of `columns` are set to null (see `foreignKey`). */
+  readonly setNullColumns: Column[] | undefined;
 }
 
 export type ExtraSpec =
@@ -110,18 +112,37 @@ export const check = (name: string, expression: SQL): CheckSpec => ({
   name,
   expression,
 });
+/**
+ * A foreign key over several columns. `setNullColumns` (with `onDelete: 'set null'`) nulls only
+ * those columns when the parent goes, keeping the rest: a step's (screenshot, organization) pair
+ * loses its screenshot but not its NOT NULL organization. Postgres (15+) says so itself
+ * (`ON DELETE SET NULL (col)`); SQLite has no column list, so there the pair's key takes no
+ * action and a second key on the nulled columns alone (`<name>_set_null`, to the matching
+ * parent columns, which must be unique there) sets them null; SQLite checks the pair only when
+ * the statement ends, after that. Either way a row can reference only a parent with the same
+ * value in the other columns, whoever writes it.
+ */
 export const foreignKey = (
   name: string,
   columns: [Column, ...Column[]],
   references: () => [ColumnRef, ...ColumnRef[]],
-  actions: { onDelete?: OnDeleteAction } = {},
-): ForeignKeySpec => ({
-  kind: 'foreignKey',
-  name,
-  columns,
-  references,
-  onDelete: actions.onDelete,
-});
+  actions: { onDelete?: OnDeleteAction; setNullColumns?: [Column, ...Column[]] } = {},
+): ForeignKeySpec => {
+  const only = actions.setNullColumns;
+  if (only && (actions.onDelete !== 'set null' || only.some((c) => !columns.includes(c)))) {
+    throw new Error(
+      `Foreign key ${name}: setNullColumns needs onDelete 'set null' and columns of the key`,
+    );
+  }
+  return {
+    kind: 'foreignKey',
+    name,
+    columns,
+    references,
+    onDelete: actions.onDelete,
+    setNullColumns: only,
+  };
+};
 export const primaryKey = (...columns: [Column, ...Column[]]): PrimaryKeySpec => ({
   kind: 'primaryKey',
   columns,
@@ -424,7 +445,11 @@ function toPg(table: string, spec: ExtraSpec): any {
         columns: spec.columns as [any, ...any[]],
         foreignColumns: spec.references().map((r) => r.pg) as [any, ...any[]],
       });
-      return spec.onDelete ? fk.onDelete(spec.onDelete) : fk;
+      // Drizzle has no column list for SET NULL; drizzle-kit writes the action as given.
+      const action = spec.setNullColumns
+        ? `set null (${spec.setNullColumns.map((c) => `"${c.name}"`).join(', ')})`
+        : spec.onDelete;
+      return action ? fk.onDelete(action as OnDeleteAction) : fk;
     }
     case 'policy': {
       const { using, withCheck } = policySql(spec);
@@ -498,12 +523,22 @@ function toSqlite(spec: ExtraSpec): any[] {
     case 'primaryKey':
       return [sq.primaryKey({ columns: spec.columns as [any, ...any[]] })];
     case 'foreignKey': {
+      const refs = spec.references();
       const fk = sq.foreignKey({
         name: spec.name,
         columns: spec.columns as [any, ...any[]],
-        foreignColumns: spec.references().map((r) => r.sqlite) as [any, ...any[]],
+        foreignColumns: refs.map((r) => r.sqlite) as [any, ...any[]],
       });
-      return [spec.onDelete ? fk.onDelete(spec.onDelete) : fk];
+      const only = spec.setNullColumns;
+      if (!only) return [spec.onDelete ? fk.onDelete(spec.onDelete) : fk];
+      const nulling = sq
+        .foreignKey({
+          name: `${spec.name}_set_null`,
+          columns: only as [any, ...any[]],
+          foreignColumns: only.map((c) => refs[spec.columns.indexOf(c)]!.sqlite) as [any, ...any[]],
+        })
+        .onDelete('set null');
+      return [fk, nulling];
     }
     case 'policy':
       return [];

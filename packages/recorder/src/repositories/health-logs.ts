@@ -21,6 +21,7 @@ import { type RecordedWorkflow, workflows } from '../schema/workflows.ts';
 import {
   BROKEN_AFTER_FAILURES,
   inWorkflow,
+  linking,
   organizationOfWorkflow,
   requireRange,
   transition,
@@ -124,7 +125,8 @@ export function createHealthLogsRepository(ctx: DomainContext) {
   return {
     /**
      * Logs one run and counts it on the workflow in the same transaction; the third failure in
-     * a row turns an active workflow `broken` and raises an error notification.
+     * a row turns an active workflow `broken` and raises an error notification. The step, if
+     * given, must be the organization's (else ValidationError on `stepId`).
      */
     async log(
       workflowId: string,
@@ -156,7 +158,11 @@ export function createHealthLogsRepository(ctx: DomainContext) {
             now: new Date(),
           });
           if (!counted) throw new NotFoundError('workflow');
-          const log = await run(tx, insertLog, values);
+          // The workflow is the organization's now: a key miss can only be the step.
+          const inserted = run(tx, insertLog, values);
+          const log = await (values.stepId === null
+            ? inserted
+            : linking(inserted, 'stepId', 'step'));
           const broken = failed
             ? await transition(tx, workflow, 'broken', {
                 minFailures: BROKEN_AFTER_FAILURES,
@@ -165,7 +171,6 @@ export function createHealthLogsRepository(ctx: DomainContext) {
             : null;
           return { log, workflow: broken ?? counted };
         }),
-        'workflow or step',
       );
     },
 

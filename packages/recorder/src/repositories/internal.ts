@@ -45,6 +45,23 @@ export async function inWorkflow<T>(call: Promise<T>, entity = 'workflow'): Prom
 }
 
 /**
+ * An insert that links another row of the organization by id (a step's screenshot, a log's
+ * step), run once its workflow is known to be the organization's: a foreign-key miss then means
+ * the linked row is not the organization's, or not there. Both get the same answer, so it never
+ * tells whether another organization has that row.
+ */
+export async function linking<T>(call: Promise<T>, field: string, entity: string): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ForeignKeyViolationError) {
+      throw new ValidationError(field, `must name a ${entity} of the organization`);
+    }
+    throw error;
+  }
+}
+
+/**
  * A write of a row in the actor's organization: a null organization means the actor belongs to
  * none (a service must name one); a foreign-key miss, a workflow it may not see.
  */

@@ -17,7 +17,13 @@ import {
 } from '@exora/core';
 import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import { type Step, type StepJson, steps } from '../schema/steps.ts';
-import { inWorkflow, lockedWorkflow, organizationOfWorkflow, requireRange } from './internal.ts';
+import {
+  inWorkflow,
+  linking,
+  lockedWorkflow,
+  organizationOfWorkflow,
+  requireRange,
+} from './internal.ts';
 
 /** What a recorded step gives; the repository numbers it. */
 export interface StepInput {
@@ -246,13 +252,19 @@ const healStep = statement.maybe(
 /** The highest step number a workflow may reach (room below 2^31 for the parked negatives). */
 const MAX_STEP = 1_000_000;
 
-/** Inserts validated steps numbered 1..n into a workflow (the caller's unit). */
+/**
+ * Inserts validated steps numbered 1..n into a workflow of the organization (the caller's unit,
+ * which has made or locked it): a screenshot that is not the organization's is a ValidationError.
+ */
 export function insertSteps(tx: DomainContext, workflowId: string, rows: readonly StepValues[]) {
-  return runMany(
+  const inserted = runMany(
     tx,
     insertStepRows,
     rows.map((r, i) => Object.assign({ workflowId }, r, { stepNumber: i + 1 })),
   );
+  return rows.some((r) => r.screenshotId !== null)
+    ? linking(inserted, 'steps.screenshotId', 'screenshot')
+    : inserted;
 }
 
 /** A workflow's steps in order. */
@@ -303,7 +315,10 @@ export function createStepsRepository(ctx: DomainContext) {
       return found('step', run(ctx, findStep, { id: requireUuid(id, 'id') }));
     },
 
-    /** Inserts a step at `position` (default: last); the steps from there on move down one. */
+    /**
+     * Inserts a step at `position` (default: last); the steps from there on move down one. Its
+     * screenshot must be the organization's (else ValidationError on `step.screenshotId`).
+     */
     async insert(workflowId: string, step: StepInput, at?: number): Promise<Step> {
       const workflow = requireUuid(workflowId, 'workflowId');
       const values = stepValues(step, 'step');
@@ -315,11 +330,14 @@ export function createStepsRepository(ctx: DomainContext) {
           const p = at === undefined ? n + 1 : requireRange(at, 'position', n + 1);
           if (p <= n)
             await shift(tx, workflow, { from: p, to: n }, { id: null, at: null, shift: 1 });
-          return run(
+          const inserted = run(
             tx,
             insertStep,
             Object.assign({ workflowId: workflow }, values, { stepNumber: p }),
           );
+          return values.screenshotId === null
+            ? inserted
+            : linking(inserted, 'step.screenshotId', 'screenshot');
         }),
       );
     },

@@ -27,8 +27,8 @@ export const healthLogs = table(
       .notNull()
       .references(() => organizations.columns.id, { onDelete: 'cascade' }),
     workflowId: uuid().notNull(),
-    /** The step that failed or was healed; deleting the step keeps the log. */
-    stepId: uuid().references(() => steps.columns.id, { onDelete: 'set null' }),
+    /** The step that failed or was healed, of the same organization; deleting it keeps the log. */
+    stepId: uuid(),
     status: textEnum(HEALTH_LOG_STATUSES).notNull(),
     errorType: text(),
     errorMessage: text(),
@@ -44,6 +44,13 @@ export const healthLogs = table(
       [t.workflowId, t.organizationId],
       () => [workflows.columns.id, workflows.columns.organizationId],
       { onDelete: 'cascade' },
+    ),
+    // The step together with the log's organization (see `steps_screenshot_organization_fk`).
+    foreignKey(
+      'health_logs_step_organization_fk',
+      [t.stepId, t.organizationId],
+      () => [steps.columns.id, steps.columns.organizationId],
+      { onDelete: 'set null', setNullColumns: [t.stepId] },
     ),
     index('health_logs_workflow_created_idx').on(t.workflowId, t.createdAt),
     index('health_logs_status_idx').on(t.status),

@@ -46,6 +46,8 @@ export const screenshots = table(
     // Unique per organization, not across the platform: a global key would tell one tenant
     // that another already stored the same image.
     unique('screenshots_organization_hash_unique').on(t.organizationId, t.hash),
+    // What steps reference a screenshot by (its organization must be theirs).
+    unique('screenshots_id_organization_unique').on(t.id, t.organizationId),
     index('screenshots_workflow_idx').on(t.workflowId),
     ownedByOrganization(t.organizationId),
   ],

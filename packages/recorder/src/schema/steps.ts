@@ -11,6 +11,7 @@ import {
   table,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   updatedAt,
   uuid,
@@ -43,8 +44,8 @@ export const steps = table(
     pageContext: json<StepJson>().notNull().default({}),
     actionData: json<StepJson>(),
     domContext: json<StepJson>(),
-    /** Deleting the screenshot keeps the step. */
-    screenshotId: uuid().references(() => screenshots.columns.id, { onDelete: 'set null' }),
+    /** A screenshot of the same organization (see the foreign key); deleting it keeps the step. */
+    screenshotId: uuid(),
     fieldLabel: text(),
     instruction: text(),
     aiConfidence: real(),
@@ -69,6 +70,17 @@ export const steps = table(
       () => [workflows.columns.id, workflows.columns.organizationId],
       { onDelete: 'cascade' },
     ),
+    // The screenshot together with the step's organization: a step can show only its own
+    // organization's screenshots, even through raw SQL, where the key's check ignores
+    // row-level security. Deleting the screenshot nulls `screenshot_id` alone.
+    foreignKey(
+      'steps_screenshot_organization_fk',
+      [t.screenshotId, t.organizationId],
+      () => [screenshots.columns.id, screenshots.columns.organizationId],
+      { onDelete: 'set null', setNullColumns: [t.screenshotId] },
+    ),
+    // What health logs reference a step by (its organization must be theirs).
+    unique('steps_id_organization_unique').on(t.id, t.organizationId),
     uniqueIndex('steps_workflow_step_number_unique').on(t.workflowId, t.stepNumber),
     index('steps_screenshot_idx').on(t.screenshotId),
     index('steps_organization_idx').on(t.organizationId),
