@@ -27,7 +27,9 @@ import {
   connect,
   type Dialect,
   isPostgresUrl,
+  poolOptionsFromEnv,
   redactUrl,
+  splitPoolerParameter,
   sqliteFilename,
 } from '@exora/core';
 import BetterSqlite3 from 'better-sqlite3';
@@ -449,8 +451,17 @@ class PostgresEnd implements TargetEnd {
   /** The connection of the copy's transaction (or of the source's snapshot). */
   private tx: postgres.ReservedSql | undefined;
   constructor(url: string) {
-    this.safeUrl = redactUrl(url);
-    this.sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    // Behind a transaction-mode pooler (`?pooler=transaction`, which is not sent, or
+    // DATABASE_POOLER), the engine's settings: no named statements, nothing pipelined.
+    const split = splitPoolerParameter(url);
+    const pooled = (split.pooler ?? poolOptionsFromEnv().pooler) === 'transaction';
+    this.safeUrl = redactUrl(split.url);
+    this.sql = postgres(split.url, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: 10,
+      ...(pooled ? { prepare: false, max_pipeline: 0 } : {}),
+    });
   }
 
   private get conn(): postgres.Sql {

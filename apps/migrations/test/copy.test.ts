@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AnyTable, type ColumnKind, connect, schemaInfo } from '@exora/core';
+import { providePooler } from '@exora/core/testing';
 import { createTestCrypto } from '@exora/crypto/testing';
 import BetterSqlite3 from 'better-sqlite3';
 import { getTableConfig } from 'drizzle-orm/sqlite-core';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { copyPlan } from '../src/copy.ts';
 import { defaultMigrationsDir } from '../src/files.ts';
 import { rollback } from '../src/migrator.ts';
@@ -280,6 +281,20 @@ describe('db:copy: SQLite -> Postgres -> SQLite, every table', () => {
     const returned = snapshot(back, source);
     expect(returned).toEqual(original);
     expect(decryptAll(returned, source, crypto, plaintexts)).toBe(secrets);
+  });
+
+  it('copies into Postgres through a transaction-mode PgBouncer (?pooler=transaction)', async () => {
+    const pooler = await providePooler(inject('pgAdminUrl'));
+    try {
+      const pg = await postgresDb();
+      const through = await runMain(['copy', '--from', sqliteA, '--to', pooler.via(pg)]);
+      expect(through.err).toBe('');
+      expect(through.code).toBe(0);
+      const counts = await pgCounts(pg);
+      for (const t of source.tables) expect(counts[t.name], t.name).toBe(original[t.name]?.length);
+    } finally {
+      await pooler.stop();
+    }
   });
 
   it('refuses unsafe targets in one line and writes nothing', async () => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Database } from './database.ts';
 import { kitTables, type SchemaModule } from './ddl.ts';
 import { ConfigurationError } from './errors.ts';
-import { openPostgres, type PostgresPoolOptions } from './postgres.ts';
+import { openPostgres, type PoolerMode, type PostgresPoolOptions } from './postgres.ts';
 import { openReplicated, type ReplicaOptions } from './replicas.ts';
 import { openSqlite, type SqliteOptions } from './sqlite.ts';
 
@@ -88,10 +88,44 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
   return n;
 }
 
-/** Pool settings: DATABASE_POOL_MAX, DATABASE_IDLE_TIMEOUT, DATABASE_CONNECT_TIMEOUT (seconds). */
+function poolerMode(raw: string | undefined, where: string): PoolerMode {
+  if (raw === undefined || raw === '') return 'none';
+  const mode = raw.toLowerCase();
+  if (mode === 'none' || mode === 'session' || mode === 'transaction') return mode;
+  if (mode === 'statement') {
+    throw new ConfigurationError(
+      `${where} is "statement": a statement-mode pooler refuses transactions, and every call ` +
+        'runs in one. Use pool_mode = transaction and DATABASE_POOLER=transaction.',
+    );
+  }
+  throw new ConfigurationError(`${where} must be transaction, session or none, got "${raw}"`);
+}
+
+/**
+ * A Postgres URL without its `pooler` query parameter (the server would take it for a setting
+ * and refuse the connection), and the mode that parameter names, if any.
+ */
+export function splitPoolerParameter(url: string): { url: string; pooler: PoolerMode | undefined } {
+  const at = url.indexOf('?');
+  if (at < 0) return { url, pooler: undefined };
+  const hash = url.indexOf('#', at);
+  const end = hash < 0 ? url.length : hash;
+  const query = new URLSearchParams(url.slice(at + 1, end));
+  if (!query.has('pooler')) return { url, pooler: undefined };
+  const pooler = poolerMode(query.get('pooler') ?? '', 'The pooler parameter of the database URL');
+  query.delete('pooler');
+  const rest = query.toString();
+  return { url: `${url.slice(0, at)}${rest ? `?${rest}` : ''}${url.slice(end)}`, pooler };
+}
+
+/**
+ * Pool settings: DATABASE_POOL_MAX, DATABASE_IDLE_TIMEOUT, DATABASE_CONNECT_TIMEOUT,
+ * DATABASE_MAX_LIFETIME (seconds) and DATABASE_POOLER.
+ */
 export function poolOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PostgresPoolOptions {
   const lifetime = env.DATABASE_MAX_LIFETIME;
   return {
+    pooler: poolerMode(env.DATABASE_POOLER, 'DATABASE_POOLER'),
     max: intFromEnv(env, 'DATABASE_POOL_MAX', 10, 1),
     idleTimeoutSeconds: intFromEnv(env, 'DATABASE_IDLE_TIMEOUT', 20, 0),
     connectTimeoutSeconds: intFromEnv(env, 'DATABASE_CONNECT_TIMEOUT', 10, 1),
@@ -119,7 +153,8 @@ export function replicaOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Rep
 
 /**
  * Opens a database: a `postgres://` URL opens postgres.js (missing parts come from PGHOST,
- * PGPORT, PGUSER, PGPASSWORD, PGDATABASE); anything else is a SQLite file or `:memory:`.
+ * PGPORT, PGUSER, PGPASSWORD, PGDATABASE; `?pooler=transaction` or DATABASE_POOLER says a
+ * transaction-mode pooler is in front); anything else is a SQLite file or `:memory:`.
  */
 export function connect(
   url: string = resolveDatabaseUrl(),
@@ -144,17 +179,28 @@ export function connect(
         );
       }
     });
+    // Every server behind the same kind of pooler: the primary's word, else the environment's;
+    // a replica's `?pooler=transaction` asks for the settings that work behind either.
+    const pool = poolOptionsFromEnv(env);
+    const primary = splitPoolerParameter(url);
+    const standbys = replicas.urls.map(splitPoolerParameter);
+    if (primary.pooler) pool.pooler = primary.pooler;
+    if (standbys.some((s) => s.pooler === 'transaction')) pool.pooler = 'transaction';
+    const urls = standbys.map((s) => s.url);
     return openReplicated(
-      url,
-      redactUrl(url),
-      poolOptionsFromEnv(env),
+      primary.url,
+      redactUrl(primary.url),
+      pool,
       tables,
-      replicas,
-      replicas.urls.map(redactUrl),
+      Object.assign({}, replicas, { urls }),
+      urls.map(redactUrl),
     );
   }
   if (isPostgresUrl(url)) {
-    return openPostgres(url, redactUrl(url), poolOptionsFromEnv(env), tables);
+    const pool = poolOptionsFromEnv(env);
+    const split = splitPoolerParameter(url);
+    if (split.pooler) pool.pooler = split.pooler; // the URL's word wins over the environment's
+    return openPostgres(split.url, redactUrl(split.url), pool, tables);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
     throw new ConfigurationError(

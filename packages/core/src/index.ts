@@ -8,6 +8,7 @@ export {
   redactUrl,
   replicaOptionsFromEnv,
   resolveDatabaseUrl,
+  splitPoolerParameter,
   sqliteFilename,
   workspaceRoot,
 } from './connect.ts';

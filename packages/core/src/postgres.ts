@@ -5,6 +5,17 @@
  * (the row-level security settings), the statement and `COMMIT` are written together and
  * postgres.js pipelines them. Every statement is a named prepared statement, which postgres.js
  * keeps per connection, so after its first use on a connection it is only bound and executed.
+ *
+ * Behind a transaction-mode pooler (`pooler: 'transaction'`) a client connection reaches a
+ * different server connection at each transaction, where a statement prepared by an earlier one
+ * does not exist: statements are then unnamed, parsed at each call (postgres.js then describes
+ * each one first, a round trip of its own). And queries are not pipelined: a pooler that does not
+ * track the protocol (PgBouncer 1.18, Debian bookworm's) gives the server connection to another
+ * client at the first ReadyForQuery outside a transaction, so the answers to a query written
+ * behind an autocommit one reach the wrong client. A call is then six round trips instead of one.
+ * Nothing else of the engine outlives a transaction: the actor's settings are
+ * `set_config(..., true)`, savepoints end with their transaction, and there is no LISTEN, session
+ * advisory lock, session SET or temporary table.
  */
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
@@ -33,13 +44,24 @@ import {
 } from './errors.ts';
 import type { AnyTable } from './kit/table.ts';
 
+/**
+ * What sits between the service and Postgres. `transaction`: a pooler that hands out a server
+ * connection per transaction (PgBouncer's `pool_mode = transaction`), so nothing may outlive a
+ * transaction on a connection. `session` (a server connection per client connection) and `none`
+ * need nothing special.
+ */
+export type PoolerMode = 'none' | 'session' | 'transaction';
+
 export interface PostgresPoolOptions {
+  /** `transaction`: no named prepared statements, nothing pipelined. */
+  pooler: PoolerMode;
   max: number;
   idleTimeoutSeconds: number;
   connectTimeoutSeconds: number;
   maxLifetimeSeconds: number | undefined;
 }
 
+/** postgres.js' `unsafe` runs unnamed statements unless asked; the engine names them. */
 const PREPARE = { prepare: true } as const;
 
 /**
@@ -164,6 +186,10 @@ export function openPostgres(
   onWrite?: WriteTracker,
 ): Database {
   const client = postgres(url, {
+    // Behind a transaction-mode pooler (see the top of this file): no named statements (this
+    // overrides every query's own `prepare`, the engine's and Drizzle's), and no query written to
+    // a connection before the previous one's answer is in.
+    ...(pool.pooler === 'transaction' ? { prepare: false, max_pipeline: 0 } : {}),
     max: pool.max,
     idle_timeout: pool.idleTimeoutSeconds,
     connect_timeout: pool.connectTimeoutSeconds,

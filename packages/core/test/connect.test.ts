@@ -83,6 +83,30 @@ describe('connect', () => {
     expect(() => poolOptionsFromEnv({ DATABASE_POOL_MAX: '0' })).toThrow(ConfigurationError);
   });
 
+  it('reads the pooler from the URL (removed before connecting) or DATABASE_POOLER', async () => {
+    expect(poolOptionsFromEnv({}).pooler).toBe('none');
+    expect(poolOptionsFromEnv({ DATABASE_POOLER: 'transaction' }).pooler).toBe('transaction');
+    expect(poolOptionsFromEnv({ DATABASE_POOLER: 'Session' }).pooler).toBe('session');
+    expect(() => poolOptionsFromEnv({ DATABASE_POOLER: 'pgbouncer' })).toThrow(
+      'DATABASE_POOLER must be transaction, session or none, got "pgbouncer"',
+    );
+    // A statement-mode pooler refuses the transaction every call runs in: said at start-up.
+    expect(() => poolOptionsFromEnv({ DATABASE_POOLER: 'statement' })).toThrow(
+      /statement-mode pooler refuses transactions/,
+    );
+    const db = connect('postgres://app:pw@db:6432/x?sslmode=disable&pooler=transaction&a=b', {
+      env: {},
+    });
+    expect(db.safeUrl).toBe('postgres://app:***@db:6432/x?sslmode=disable&a=b');
+    await db.close();
+    const only = connect('postgres://app@db/x?pooler=transaction', { env: {} });
+    expect(only.safeUrl).toBe('postgres://app@db/x');
+    await only.close();
+    expect(() => connect('postgres://app@db/x?pooler=yes', { env: {} })).toThrow(
+      ConfigurationError,
+    );
+  });
+
   it('never prints a password', () => {
     expect(redactUrl('postgres://app:s3cret-pw@db:5432/x')).toBe('postgres://app:***@db:5432/x');
     expect(redactUrl('postgresql://app@db/x')).toBe('postgresql://app@db/x');

@@ -12,6 +12,7 @@ import { createStatements, kitTables, type SchemaModule } from '../src/ddl.ts';
 import { actorFunctionSql } from '../src/engine/actor-sql.ts';
 import { schemaInfo } from '../src/engine/schema-info.ts';
 
+export { type Pooler, type PoolerOptions, providePooler } from './pgbouncer.ts';
 export {
   canConnect,
   freePort,

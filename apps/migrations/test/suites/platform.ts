@@ -8,13 +8,14 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { connect, type Database, type Dialect } from '@exora/core';
+import { type Pooler, providePooler } from '@exora/core/testing';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, type PublicUser } from '@exora/db';
 import { agentTemplateReferenceRows } from '@exora/db/seed';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultMigrationsDir } from '../../src/files.ts';
 import { push } from '../../src/push.ts';
 import { ensureAppRole } from '../../src/roles.ts';
@@ -41,10 +42,23 @@ export interface Platform {
   appUrl: string | undefined;
   /** The database file (SQLite). */
   sqliteFile: string | undefined;
+  /** The transaction-mode PgBouncer `db` and `app` go through, when asked for (Postgres). */
+  pooler: Pooler | undefined;
   dispose(): Promise<void>;
 }
 
-export async function platform(dialect: Dialect): Promise<Platform> {
+export interface PlatformOptions {
+  /**
+   * Postgres: the application role's connections (`db`, `app`) through a transaction-mode
+   * PgBouncer with this many server connections (`?pooler=transaction` in their URL); the
+   * schema and the roles are set up directly.
+   */
+  poolerSize?: number;
+  /** The harness's own PgBouncer even when TEST_POOLER_URL is set (a pool of known size). */
+  ownPooler?: boolean;
+}
+
+export async function platform(dialect: Dialect, options: PlatformOptions = {}): Promise<Platform> {
   const crypto = createTestCrypto();
   if (dialect === 'sqlite') {
     const dir = tempDir('exora-platform-');
@@ -58,6 +72,7 @@ export async function platform(dialect: Dialect): Promise<Platform> {
       app: undefined,
       appUrl: undefined,
       sqliteFile: file,
+      pooler: undefined,
       async dispose() {
         await db.close();
         rmSync(dir, { recursive: true, force: true });
@@ -78,7 +93,15 @@ export async function platform(dialect: Dialect): Promise<Platform> {
   const asAdmin = connect(pgUrl(database));
   await ensureAppRole(asAdmin, { appRole: role, password: PASSWORD });
   await asAdmin.close();
-  const url = pgUrl(database, role, PASSWORD);
+  const pooler =
+    options.poolerSize === undefined
+      ? undefined
+      : await providePooler(inject('pgAdminUrl'), {
+          poolSize: options.poolerSize,
+          env: options.ownPooler ? { ...process.env, TEST_POOLER_URL: '' } : process.env,
+        });
+  const direct = pgUrl(database, role, PASSWORD);
+  const url = pooler ? pooler.via(direct) : direct;
   const db = createDb({ url, crypto, env: {} });
   const app = connect(url);
   return {
@@ -86,8 +109,10 @@ export async function platform(dialect: Dialect): Promise<Platform> {
     app,
     appUrl: url,
     sqliteFile: undefined,
+    pooler,
     async dispose() {
       await Promise.all([db.close(), app.close()]);
+      await pooler?.stop();
       await admin.unsafe(`drop database if exists ${database} with (force)`);
       await admin.unsafe(`drop role if exists ${role}`);
       await admin.unsafe(`drop role if exists ${owner}`);

@@ -5,7 +5,7 @@
  * Then this migration's rollback: the database verifies exactly as it did before it.
  */
 import { rmSync } from 'node:fs';
-import { type Dialect, type Executor, ValidationError } from '@exora/core';
+import { connect, type Dialect, type Executor, ValidationError } from '@exora/core';
 import { type ExoraDb, type PublicUser, schema } from '@exora/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { migrate, rollback } from '../../src/migrator.ts';
 import { loadSource } from '../../src/source.ts';
 import { verify } from '../../src/verify.ts';
 import { copyDir, freshDatabase } from '../helpers.ts';
-import { type Platform, platform } from './platform.ts';
+import { type Platform, type PlatformOptions, platform } from './platform.ts';
 
 /** The agents of the VanchinAI chain, in order. */
 const CHAIN = Array.from({ length: 14 }, (_, i) => `Agent ${i + 1}`);
@@ -32,8 +32,13 @@ const TABLES = [
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function seed003Suite(dialect: Dialect) {
-  describe(`seed 003: projects, agent chains, CLI sessions, deployments, chats, prompts (${dialect})`, () => {
+/**
+ * `options.poolerSize`: Postgres through a transaction-mode PgBouncer with that many server
+ * connections: the repositories, the raw SQL as the application role and the migrations.
+ */
+export function seed003Suite(dialect: Dialect, options: PlatformOptions = {}) {
+  const through = options.poolerSize === undefined ? '' : ', through PgBouncer';
+  describe(`seed 003: projects, agent chains, CLI sessions, deployments, chats, prompts (${dialect}${through})`, () => {
     let p: Platform;
     let db: ExoraDb;
     let ada: PublicUser;
@@ -43,7 +48,7 @@ export function seed003Suite(dialect: Dialect) {
       db.asService('signup').users.create({ email: `s003-${n++}-${Date.now()}@example.test` });
 
     beforeAll(async () => {
-      p = await platform(dialect);
+      p = await platform(dialect, options);
       db = p.db;
       ada = await newUser();
       bob = await newUser();
@@ -532,22 +537,25 @@ export function seed003Suite(dialect: Dialect) {
       drop(upTo, at + 1);
       drop(before, at);
       const fresh = await freshDatabase(dialect);
+      // Through the pooler too, when there is one: the migrations' lock is transaction-scoped.
+      const target = p.pooler ? connect(p.pooler.via(fresh.url)) : fresh.db;
       try {
-        await migrate(fresh.db, before);
+        await migrate(target, before);
         // What `db:verify --json` reports, with the history up to this migration.
-        const earlier = await verify(fresh.db, source, upTo);
+        const earlier = await verify(target, source, upTo);
         expect(earlier.ok).toBe(false);
         expect(earlier.migrations?.pending).toEqual([mine?.name]);
-        await migrate(fresh.db, upTo);
-        const applied = await verify(fresh.db, source, upTo);
+        await migrate(target, upTo);
+        const applied = await verify(target, source, upTo);
         const ours = new Set(TABLES);
         expect(applied.differences.filter((d) => ours.has(d.table ?? ''))).toEqual([]);
         expect(applied.migrations?.pending).toEqual([]);
-        expect((await rollback(fresh.db, upTo)).rolledBack).toEqual([mine?.name]);
-        expect(await verify(fresh.db, source, upTo)).toEqual(earlier);
-        await migrate(fresh.db, upTo);
-        expect(await verify(fresh.db, source, upTo)).toEqual(applied);
+        expect((await rollback(target, upTo)).rolledBack).toEqual([mine?.name]);
+        expect(await verify(target, source, upTo)).toEqual(earlier);
+        await migrate(target, upTo);
+        expect(await verify(target, source, upTo)).toEqual(applied);
       } finally {
+        if (target !== fresh.db) await target.close();
         await fresh.dispose();
         rmSync(upTo, { recursive: true, force: true });
         rmSync(before, { recursive: true, force: true });
