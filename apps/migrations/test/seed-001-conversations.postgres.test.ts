@@ -1,3 +1,7 @@
-import { seed001ConversationsSuite } from './suites/seed-001-conversations.ts';
+import {
+  seed001ConversationsSuite,
+  seed001ThreadPlansSuite,
+} from './suites/seed-001-conversations.ts';
 
 seed001ConversationsSuite('postgres');
+seed001ThreadPlansSuite('postgres');

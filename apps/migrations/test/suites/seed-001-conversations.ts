@@ -11,6 +11,7 @@ import {
   contextOf,
   type Dialect,
   type Executor,
+  explain,
   repositoriesFor,
   type Statement,
 } from '@exora/core';
@@ -24,6 +25,7 @@ import {
 } from '@exora/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgAdmin } from '../helpers.ts';
 import { type Platform, platform } from './platform.ts';
 
 /** Concurrent handles of the shared-memory proof, and rounds per handle. */
@@ -41,6 +43,40 @@ function nodesOf(root: MessageTreeNode): MessageTreeNode[] {
   return out;
 }
 
+/**
+ * The same repositories on an executor that records every statement a call runs (and
+ * refuses units of several): a call that sends one statement records one name.
+ */
+function counted(of: Repositories) {
+  const ctx = contextOf(of);
+  const ran: string[] = [];
+  const calls: { stmt: Statement<Record<string, unknown>, unknown>; params: never }[] = [];
+  const exec = new Proxy(ctx.exec, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key === 'run') {
+        return (
+          call: unknown,
+          stmt: Statement<Record<string, unknown>, unknown>,
+          params: never,
+        ) => {
+          ran.push(stmt.name);
+          calls.push({ stmt, params });
+          return target.run(call as never, stmt, params);
+        };
+      }
+      if (key === 'unit') return () => Promise.reject(new Error('a unit of several statements'));
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as Executor;
+  const repos = repositoriesFor(Object.getPrototypeOf(of) as Repositories, {
+    exec,
+    actor: ctx.actor,
+    crypto: ctx.crypto,
+  });
+  return { repos, ran, calls };
+}
+
 export function seed001ConversationsSuite(dialect: Dialect) {
   describe(`seed 001: conversations, threads and shared memory through the repositories (${dialect})`, () => {
     let p: Platform;
@@ -56,39 +92,6 @@ export function seed001ConversationsSuite(dialect: Dialect) {
       const h = createDb({ url, crypto: createTestCrypto(), env: { DATABASE_POOL_MAX: '1' } });
       opened.push(h);
       return h;
-    };
-
-    /**
-     * The same repositories on an executor that records every statement a call runs (and
-     * refuses units of several): a call that sends one statement records one name.
-     */
-    const counted = (of: Repositories) => {
-      const ctx = contextOf(of);
-      const ran: string[] = [];
-      const exec = new Proxy(ctx.exec, {
-        get(target, key) {
-          const value = Reflect.get(target, key, target);
-          if (key === 'run') {
-            return (
-              call: unknown,
-              stmt: Statement<Record<string, unknown>, unknown>,
-              params: never,
-            ) => {
-              ran.push(stmt.name);
-              return target.run(call as never, stmt, params);
-            };
-          }
-          if (key === 'unit')
-            return () => Promise.reject(new Error('a unit of several statements'));
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }) as Executor;
-      const repos = repositoriesFor(Object.getPrototypeOf(of) as Repositories, {
-        exec,
-        actor: ctx.actor,
-        crypto: ctx.crypto,
-      });
-      return { repos, ran };
     };
 
     beforeAll(async () => {
@@ -632,6 +635,124 @@ export function seed001ConversationsSuite(dialect: Dialect) {
         expect(writes).toContain(`${entry.memoryKey}:${value.writer}:${value.round}`);
       }
       expect(gets).toBe(HANDLES * ROUNDS);
+    });
+  });
+}
+
+/** Messages of the thread-at-scale check, and conversations they spread over (one thread each). */
+const THREAD_MESSAGES = Number(process.env.SEED001_THREAD_MESSAGES ?? 100_000);
+const THREAD_CONVERSATIONS = THREAD_MESSAGES / 50;
+const THREAD_USERS = 4;
+
+/**
+ * A 50-deep thread among many messages: the one recursive query walks up by the primary key and
+ * down by `messages_parent_idx`, never scanning the table (Postgres: as the application role, the
+ * policy in the plan). The plans and a timing are printed as `[seed-001] thread ...`.
+ */
+export function seed001ThreadPlansSuite(dialect: Dialect) {
+  describe(`seed 001: a 50-deep thread among ${THREAD_MESSAGES} messages (${dialect})`, () => {
+    let p: Platform;
+    const users: string[] = [];
+
+    beforeAll(async () => {
+      p = await platform(dialect);
+      const signup = p.db.asService('signup');
+      for (let i = 0; i < THREAD_USERS; i++) {
+        users.push(
+          (await signup.users.create({ email: `s001t-${i}-${Date.now()}@example.test` })).id,
+        );
+      }
+      const started = performance.now();
+      // Conversation k belongs to users[k % 4]; message g is in conversation g % C and replies
+      // to message g - C: every conversation holds one thread 50 deep.
+      const C = THREAD_CONVERSATIONS;
+      const owner = (k: string) =>
+        `case ${k} % ${THREAD_USERS} ${users.map((u, i) => `when ${i} then '${u}'`).join(' ')} end`;
+      if (dialect === 'postgres') {
+        const uuid = (prefix: string, n: string) =>
+          `('00000000-0000-4000-${prefix}-' || lpad((${n})::text, 12, '0'))::uuid`;
+        const admin = pgAdmin(new URL(p.appUrl!).pathname.slice(1));
+        try {
+          await admin.unsafe(`
+            insert into conversations (id, user_id)
+            select ${uuid('9000', 'k')}, (${owner('k')})::uuid from generate_series(0, ${C - 1}) k`);
+          await admin.unsafe(`
+            insert into messages (id, conversation_id, user_id, parent_message_id, sender_type, content, created_at)
+            select ${uuid('8000', 'g')}, ${uuid('9000', `g % ${C}`)}, (${owner(`(g % ${C})`)})::uuid,
+                   case when g < ${C} then null else ${uuid('8000', `g - ${C}`)} end,
+                   'user', 'message ' || g, now() - make_interval(secs => ${THREAD_MESSAGES} - g)
+            from generate_series(0, ${THREAD_MESSAGES - 1}) g`);
+          await admin.unsafe('analyze conversations');
+          await admin.unsafe('analyze messages');
+        } finally {
+          await admin.end();
+        }
+      } else {
+        const uuid = (prefix: string, n: string) =>
+          `printf('00000000-0000-4000-${prefix}-%012d', ${n})`;
+        const series = (n: number) =>
+          `with recursive s(g) as (select 0 union all select g + 1 from s where g < ${n - 1})`;
+        await p.db.database.execute(
+          sql.raw(`insert into conversations (id, user_id, created_at, updated_at)
+            ${series(C)} select ${uuid('9000', 'g')}, ${owner('g')}, 0, 0 from s`),
+        );
+        await p.db.database.execute(
+          sql.raw(`insert into messages (id, conversation_id, user_id, parent_message_id, sender_type, content, created_at, updated_at)
+            ${series(THREAD_MESSAGES)}
+            select ${uuid('8000', 'g')}, ${uuid('9000', `g % ${C}`)}, ${owner(`(g % ${C})`)},
+                   case when g < ${C} then null else ${uuid('8000', `g - ${C}`)} end,
+                   'user', 'message ' || g, g, g
+            from s`),
+        );
+        await p.db.database.execute(sql`analyze`);
+      }
+      console.info(
+        `[seed-001] ${dialect}: ${THREAD_MESSAGES} messages in ${C} threads inserted in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    });
+    afterAll(async () => {
+      await p?.dispose();
+    });
+
+    it('reads the thread from its middle with one statement on the indexes', async () => {
+      // Conversation 3 is users[3]'s; its messages are 3, 3 + C, 3 + 2C, ...
+      const C = THREAD_CONVERSATIONS;
+      const id = (g: number) => `00000000-0000-4000-8000-${String(g).padStart(12, '0')}`;
+      const chain = Array.from({ length: 50 }, (_, i) => id(3 + i * C));
+      const me = p.db.forUser(users[3]!);
+      const { repos, ran, calls } = counted(me);
+      const tree = await repos.conversations.thread(chain[25]!);
+      expect(ran).toEqual(['conversations.thread']);
+      const nodes = nodesOf(tree);
+      expect(nodes.map((x) => x.message.id)).toEqual(chain);
+      expect(nodes.map((x) => x.depth)).toEqual(chain.map((_, i) => i));
+      // Another user reaches none of it.
+      await expect(p.db.forUser(users[2]!).conversations.thread(chain[25]!)).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+
+      const { stmt, params } = calls[0]!;
+      const ctx = contextOf(me);
+      const plan = (
+        await explain(p.db.database, { actor: ctx.actor, crypto: ctx.crypto }, stmt, params)
+      ).join('\n');
+      const times: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const t0 = performance.now();
+        await me.conversations.thread(chain[i]!);
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      console.info(
+        `[seed-001] ${dialect} thread of 50 among ${THREAD_MESSAGES} messages: median ${times[10]!.toFixed(2)} ms (21 reads, ${times[0]!.toFixed(2)}-${times[20]!.toFixed(2)})\n[seed-001] ${dialect} plan of the thread:\n  ${plan.replaceAll('\n', '\n  ')}`,
+      );
+      expect(plan).toMatch(/messages_parent_idx/);
+      if (dialect === 'postgres') {
+        expect(plan).not.toMatch(/Seq Scan on messages/);
+        expect(plan).toMatch(/messages_pkey/);
+      } else {
+        expect(plan).not.toMatch(/\bSCAN (m|messages)\b(?! USING)/);
+      }
     });
   });
 }
