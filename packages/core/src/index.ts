@@ -55,6 +55,7 @@ export * from './introspect.ts';
 export * from './kit/columns.ts';
 export { snakeCase } from './kit/naming.ts';
 export * from './kit/table.ts';
+export { type AnyView, type View, type ViewBuildContext, view } from './kit/view.ts';
 export { checkReady } from './ready.ts';
 export type { ReplicaOptions, ReplicaSet, ReplicaStatus } from './replicas.ts';
 export * from './validate.ts';

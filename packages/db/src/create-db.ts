@@ -34,6 +34,7 @@ import { type ProjectsRepositories, projectsRepositoryFactories } from '@exora/p
 import { type RecorderRepositories, recorderRepositoryFactories } from '@exora/recorder';
 import { type VaultRepositories, vaultRepositoryFactories } from '@exora/vault';
 import { type WorkflowsRepositories, workflowsRepositoryFactories } from '@exora/workflows';
+import { type AnalyticsRepository, createAnalyticsRepository } from './repositories/analytics.ts';
 import * as schema from './schema.ts';
 
 export interface CreateDbOptions {
@@ -73,6 +74,8 @@ export type Repositories = IdentityRepositories &
   RecorderRepositories &
   ProjectsRepositories &
   ConversationsRepositories & {
+    /** The analytics views, read for one user. */
+    readonly analytics: AnalyticsRepository;
     readonly actor: Actor;
     /**
      * Inserts many rows of any table for this actor, all or nothing, in multi-row chunks (one
@@ -108,6 +111,7 @@ const repositories: Repositories = repositoryPrototype(
     ...recorderRepositoryFactories,
     ...projectsRepositoryFactories,
     ...conversationsRepositoryFactories,
+    analytics: createAnalyticsRepository,
   },
   {
     get actor(): Actor {

@@ -162,4 +162,11 @@ export {
   type WorkflowLock,
 } from '@exora/workflows';
 export { type CreateDbOptions, createDb, type ExoraDb, type Repositories } from './create-db.ts';
+export type {
+  AgentFailureRateRow,
+  AnalyticsRepository,
+  ConversationsPerDayRow,
+  LeadPipelineRow,
+  WorkflowExecutionStatsRow,
+} from './repositories/analytics.ts';
 export * as schema from './schema.ts';

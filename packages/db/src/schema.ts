@@ -1,7 +1,7 @@
 /**
- * Every table of the platform schema, from every domain package: what drizzle-kit, the
- * migrations app and `createDb()` see. Each export is a kit table (`.pg` / `.sqlite`) or a
- * Postgres enum type.
+ * Every table of the platform schema, from every domain package, and the analytics views: what
+ * drizzle-kit, the migrations app and `createDb()` see. Each export is a kit table (`.pg` /
+ * `.sqlite`), a Postgres enum type or a kit view (a custom SQL object for the migrations).
  */
 
 export * from '@exora/agents/schema';
@@ -14,3 +14,4 @@ export * from '@exora/projects/schema';
 export * from '@exora/recorder/schema';
 export * from '@exora/vault/schema';
 export * from '@exora/workflows/schema';
+export * from './views.ts';

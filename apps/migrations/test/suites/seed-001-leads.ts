@@ -6,6 +6,7 @@
  * on their GIN indexes at 100k leads.
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import {
   connect,
   type Database,
@@ -17,11 +18,31 @@ import {
 } from '@exora/core';
 import { leadsByMetadataQuery, leadsByServiceQuery } from '@exora/crm';
 import { createTestCrypto } from '@exora/crypto/testing';
-import { type ExoraDb, type PublicUser, schema } from '@exora/db';
+import {
+  type AgentFailureRateRow,
+  type ConversationsPerDayRow,
+  type ExoraDb,
+  type LeadPipelineRow,
+  type PublicUser,
+  schema,
+  type WorkflowExecutionStatsRow,
+} from '@exora/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgAdmin, pgUrl } from '../helpers.ts';
+import { defaultMigrationsDir, readMigrations } from '../../src/files.ts';
+import { migrate, rollback } from '../../src/migrator.ts';
+import { loadSource } from '../../src/source.ts';
+import { verify } from '../../src/verify.ts';
+import { copyDir, freshDatabase, pgAdmin, pgUrl } from '../helpers.ts';
 import { type Platform, platform } from './platform.ts';
+
+/** The analytics views, by SQL name. */
+const VIEWS = [
+  'agent_failure_rates',
+  'conversations_per_day',
+  'lead_pipeline',
+  'workflow_execution_stats',
+];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let emails = 0;
@@ -386,8 +407,197 @@ export function seed001LeadsSuite(dialect: Dialect) {
       ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     });
 
+    /** A user with a known set of rows in every table the analytics views read. */
+    async function analyticsFixture() {
+      const user = await newUser(db, 'analytics');
+      const me = db.forUser(user.id);
+      for (const [status, leadScore] of [
+        ['new', 10],
+        ['new', 20],
+        ['qualified', 90],
+        ['won', 50],
+      ] as const) {
+        await me.leads.create({ name: `${status} ${leadScore}`, status, leadScore });
+      }
+      const durations: number[] = [];
+      for (const end of ['complete', 'complete', 'fail', 'running'] as const) {
+        const e = await me.workflowExecutions.start({ workflowType: 'qualify' });
+        if (end === 'complete')
+          durations.push((await me.workflowExecutions.complete(e.id)).durationMs!);
+        if (end === 'fail')
+          durations.push((await me.workflowExecutions.fail(e.id, 'x')).durationMs!);
+      }
+      const outreach = await me.workflowExecutions.start({ workflowType: 'outreach' });
+      const m = (agentName: string) =>
+        me.agentMessages.record(outreach.id, { agentName, messageType: 'input' });
+      await me.agentMessages.complete((await m('writer')).id);
+      await me.agentMessages.fail((await m('writer')).id, 'x');
+      await m('writer');
+      await m('scorer');
+      const now = Date.now();
+      const at = (daysAgo: number) => new Date(now - daysAgo * 86_400_000);
+      await me.insertMany(schema.conversations, [
+        { userId: user.id, channel: 'web', createdAt: at(0) },
+        { userId: user.id, channel: 'web', createdAt: at(0) },
+        { userId: user.id, channel: 'api', createdAt: at(0) },
+        { userId: user.id, channel: 'mobile', createdAt: at(1) },
+        { userId: user.id, channel: 'web', createdAt: at(40) },
+      ]);
+      const day = (daysAgo: number) => at(daysAgo).toISOString().slice(0, 10);
+      return { user, durations, day };
+    }
+
+    it('reads the analytics views, typed, for the acting user (a service names the user)', async () => {
+      const { user, durations, day } = await analyticsFixture();
+      // Another user's rows in every view: never counted.
+      const other = await analyticsFixture();
+      const me = db.forUser(user.id);
+      const pipeline: LeadPipelineRow[] = await me.analytics.leadPipeline();
+      expect(pipeline).toEqual([
+        { status: 'new', leads: 2, meanScore: 15 },
+        { status: 'qualified', leads: 1, meanScore: 90 },
+        { status: 'won', leads: 1, meanScore: 50 },
+      ]);
+      const stats: WorkflowExecutionStatsRow[] = await me.analytics.workflowExecutionStats();
+      expect(stats).toHaveLength(2);
+      expect(stats[0]).toMatchObject({
+        workflowType: 'outreach',
+        executions: 1,
+        completed: 0,
+        failed: 0,
+        successRate: null,
+        meanDurationMs: null,
+      });
+      expect(stats[1]).toMatchObject({
+        workflowType: 'qualify',
+        executions: 4,
+        completed: 2,
+        failed: 1,
+      });
+      expect(stats[1]?.successRate).toBeCloseTo(2 / 3, 10);
+      expect(stats[1]?.meanDurationMs).toBeCloseTo(
+        durations.reduce((a, b) => a + b, 0) / durations.length,
+        6,
+      );
+      const rates: AgentFailureRateRow[] = await me.analytics.agentFailureRates();
+      expect(rates).toEqual([
+        { agentName: 'scorer', messages: 1, failed: 0, failureRate: null },
+        { agentName: 'writer', messages: 3, failed: 1, failureRate: 0.5 },
+      ]);
+      const perDay: ConversationsPerDayRow[] = await me.analytics.conversationsPerDay();
+      expect(perDay).toEqual(
+        [
+          { day: day(0), channel: 'web', conversations: 2 },
+          { day: day(0), channel: 'api', conversations: 1 },
+          { day: day(1), channel: 'mobile', conversations: 1 },
+        ].sort((a, b) =>
+          a.day === b.day ? a.channel.localeCompare(b.channel) : b.day.localeCompare(a.day),
+        ),
+      );
+      expect(await me.analytics.conversationsPerDay({ days: 41 })).toHaveLength(4);
+      expect(await me.analytics.conversationsPerDay({ days: 1 })).toHaveLength(2);
+      await expect(me.analytics.conversationsPerDay({ days: 0 })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      // A service names the user; without one it is refused before any SQL.
+      const service = db.asService('reports');
+      expect(await service.analytics.leadPipeline(user.id)).toEqual(pipeline);
+      expect(await service.analytics.agentFailureRates(other.user.id)).toEqual(rates);
+      await expect(service.analytics.leadPipeline()).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+      await expect(me.analytics.leadPipeline(other.user.id)).rejects.toMatchObject({
+        code: 'PERMISSION_DENIED',
+      });
+    });
+
+    it('rolls the views migration back to exactly the verified state before it, and forward again', async () => {
+      const source = await loadSource();
+      const upTo = copyDir(defaultMigrationsDir());
+      const before = copyDir(defaultMigrationsDir());
+      const files = readMigrations(upTo, dialect);
+      const at = files.findIndex((f) => f.name.endsWith('_seed_001_analytics_views'));
+      const mine = files[at];
+      expect(mine?.up).toMatch(/CREATE VIEW [`"]lead_pipeline[`"]/);
+      const drop = (dir: string, from: number) => {
+        for (const f of readMigrations(dir, dialect).slice(from)) {
+          for (const path of [f.upPath, f.downPath, f.snapshotPath]) rmSync(path);
+        }
+      };
+      drop(upTo, at + 1);
+      drop(before, at);
+      const fresh = await freshDatabase(dialect);
+      try {
+        await migrate(fresh.db, before);
+        const earlier = await verify(fresh.db, source, upTo);
+        expect(earlier.migrations?.pending).toEqual([mine?.name]);
+        // db:verify knows the views: missing before the migration, each with the SQL to repair it.
+        const views = earlier.differences.filter((d) => d.object === 'view');
+        expect(views.map((d) => [d.name, d.problem]).sort()).toEqual(
+          VIEWS.map((v) => [v, 'missing']).sort(),
+        );
+        for (const d of views) expect(d.repair?.sql.join('\n')).toMatch(/CREATE VIEW/);
+        await migrate(fresh.db, upTo);
+        const applied = await verify(fresh.db, source, upTo);
+        expect(applied.differences.filter((d) => d.object === 'view')).toEqual([]);
+        expect(applied.migrations?.pending).toEqual([]);
+        expect((await rollback(fresh.db, upTo)).rolledBack).toEqual([mine?.name]);
+        expect(await verify(fresh.db, source, upTo)).toEqual(earlier);
+        await migrate(fresh.db, upTo);
+        expect(await verify(fresh.db, source, upTo)).toEqual(applied);
+      } finally {
+        await fresh.dispose();
+        rmSync(upTo, { recursive: true, force: true });
+        rmSync(before, { recursive: true, force: true });
+      }
+    });
+
     // Postgres only: SQLite has no roles to query as.
     if (dialect === 'postgres') {
+      it('as the application role, each view shows the acting user’s rows only (security_invoker)', async () => {
+        const app = p.app as Database;
+        const ada2 = await analyticsFixture();
+        const bob2 = await analyticsFixture();
+        const read = (actor: string | null) =>
+          app.transaction(async (tx) => {
+            await tx.execute(
+              actor === null
+                ? sql`select exora_set_actor(null, null, true)`
+                : sql`select exora_set_actor(${actor}, null, false)`,
+            );
+            const out: Record<string, { user_id: string }[]> = {};
+            for (const v of VIEWS) {
+              out[v] = await tx.execute<{ user_id: string }>(
+                sql`select user_id from ${sql.identifier(v)}`,
+              );
+            }
+            return out;
+          });
+        const seen = await read(ada2.user.id);
+        for (const v of VIEWS) {
+          expect(seen[v]?.length, v).toBeGreaterThan(0);
+          expect(new Set(seen[v]?.map((r) => r.user_id)), v).toEqual(new Set([ada2.user.id]));
+        }
+        // A service sees every user's rows; a session without the actor sees none.
+        const all = await read(null);
+        for (const v of VIEWS) {
+          const users = new Set(all[v]?.map((r) => r.user_id));
+          expect(users.has(ada2.user.id) && users.has(bob2.user.id), v).toBe(true);
+        }
+        const none = await app.transaction(async (tx) =>
+          tx.execute(sql`select * from lead_pipeline`),
+        );
+        expect(none).toEqual([]);
+        const options = await app.execute<{ relname: string; reloptions: string[] | null }>(
+          sql`select relname, reloptions from pg_class where relkind = 'v' and relname in (${sql.join(
+            VIEWS.map((v) => sql`${v}`),
+            sql`, `,
+          )})`,
+        );
+        expect(options).toHaveLength(VIEWS.length);
+        for (const o of options) expect(o.reloptions, o.relname).toContain('security_invoker=true');
+      });
+
       it('as the application role, raw SQL reaches only the user’s leads, executions and messages', async () => {
         const app = p.app as Database;
         const adaLead = await db.forUser(ada.id).leads.create({ name: 'mine' });

@@ -73,6 +73,7 @@ const listForExecution = statement.many(
       .where(and(eq(t.workflowExecutionId, $.executionId), owned()))
       .orderBy(asc(t.createdAt), asc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 export interface RecordAgentMessageInput {

@@ -27,6 +27,8 @@ export interface DialectFunctions {
    * gives 0). Both must be non-null.
    */
   msBetween(from: SQL | Column, to: SQL | Column): SQL<number | null>;
+  /** The UTC calendar day of a timestamp column, as `YYYY-MM-DD` text. */
+  utcDay(column: Column): SQL<string>;
   /** `column + delta` for a counter, `delta` a number placeholder. */
   add(column: Column, delta: SQL | Placeholder): SQL;
   /**
@@ -74,6 +76,7 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
         sql<
           number | null
         >`greatest(0, round(extract(epoch from (${to} - ${from})) * 1000))::integer`,
+      utcDay: (c) => sql<string>`to_char(${c} at time zone 'UTC', 'YYYY-MM-DD')`,
       add: (c, d) => sql`(${c} + ${d})`,
       jsonArrayRemoveBy: (c, key, v) => pgRemove(c, key, v),
       jsonArrayPutBy: (c, key, v, e) =>
@@ -100,6 +103,8 @@ export function dialectFunctions(dialect: Dialect): DialectFunctions {
     // json_each gives true and false as 1 and 0 (type 'true' / 'false'): they are turned back.
     jsonMerge: (c, v) =>
       sql`(select json_group_object(key, case when type in ('object', 'array', 'true', 'false') then json(case type when 'true' then 'true' when 'false' then 'false' else value end) else value end) from (select key, value, type from json_each(${c}) where key not in (select key from json_each(${v})) union all select key, value, type from json_each(${v})))`,
+    // Timestamps are integer milliseconds on SQLite.
+    utcDay: (c) => sql<string>`strftime('%Y-%m-%d', ${c} / 1000, 'unixepoch')`,
     add: (c, d) => sql`(${c} + ${d})`,
     jsonArrayRemoveBy: (c, key, v) => sqliteRemove(c, key, v),
     jsonArrayPutBy: (c, key, v, e) =>

@@ -14,6 +14,7 @@ import type { Actor } from '../actor.ts';
 import type { Dialect, DrizzleHandle } from '../database.ts';
 import { PermissionError, ValidationError } from '../errors.ts';
 import type { AnyTable } from '../kit/table.ts';
+import type { AnyView } from '../kit/view.ts';
 import { type DialectFunctions, dialectFunctions } from './functions.ts';
 import { actorHasRole, actorOrganization, ownerFilter, type SchemaInfo } from './schema-info.ts';
 
@@ -44,6 +45,11 @@ export interface BuildContext<T extends AnyTable, K extends string> {
   readonly t: T['pg'];
   /** Another kit table, as this dialect's Drizzle table. */
   table<U extends AnyTable>(table: U): U['pg'];
+  /**
+   * A kit view, as this dialect's Drizzle view. The statement's table is the one the view reads
+   * (its owner rules apply: filter the view's owner column with `owner`).
+   */
+  view<V extends AnyView>(view: V): V['drizzle']['pg'];
   /** The parameters, as placeholders filled at each call. */
   readonly $: Placeholders<K>;
   /**
@@ -281,6 +287,7 @@ export function compile(
     db,
     t: main,
     table: pick as never,
+    view: (v) => (dialect === 'postgres' ? v.drizzle.pg : v.drizzle.sqlite),
     $: placeholderProxy(),
     owned(of) {
       ownerUsed = true;
