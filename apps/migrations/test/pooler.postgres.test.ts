@@ -36,6 +36,11 @@ describe('through a transaction-mode PgBouncer with one server connection (postg
     await p?.dispose();
   });
 
+  it('checks the database at start-up through it (ready())', async () => {
+    await expect(p.db.ready()).resolves.toBeUndefined();
+    expect(p.db.database.safeUrl).not.toContain('pooler');
+  });
+
   /** One transaction as the application role: the actor (if any), then what it sees. */
   const look = (actor: string | null) =>
     p.app!.transaction(async (tx) => {
