@@ -6,7 +6,9 @@
  * writers on separate connections (SQLite: separate handles on one file).
  */
 
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import {
   contextOf,
   type Dialect,
@@ -25,12 +27,17 @@ import {
 } from '@exora/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgAdmin } from '../helpers.ts';
+import { APP_DIR, childResult, pgAdmin } from '../helpers.ts';
 import { type Platform, platform } from './platform.ts';
 
 /** Concurrent handles of the shared-memory proof, and rounds per handle. */
 const HANDLES = 4;
 const ROUNDS = 25;
+/** Processes of the cross-process proof (each its own `createDb`), running `WORKER`. */
+const PROCESSES = 4;
+/** Enough rounds that the processes' work overlaps (SQLite's statements take microseconds). */
+const processRounds = (dialect: Dialect) => (dialect === 'sqlite' ? 1000 : 200);
+const WORKER = join(APP_DIR, 'test', 'fixtures', 'shared-memory-worker.ts');
 
 /** Every node of a tree, depth first (iterative: a thread may be deep). */
 function nodesOf(root: MessageTreeNode): MessageTreeNode[] {
@@ -636,6 +643,65 @@ export function seed001ConversationsSuite(dialect: Dialect) {
       }
       expect(gets).toBe(HANDLES * ROUNDS);
     });
+
+    it(`shared memory from ${PROCESSES} processes at once: exact access counts, no unique violation`, async () => {
+      const url = (dialect === 'postgres' ? p.appUrl : p.sqliteFile)!;
+      const conv = `conv-${randomUUID()}`;
+      const keys = ['budget', 'timeline', 'contact'];
+      // Every process connects first; all start together once all are ready.
+      let ready = 0;
+      let go: () => void;
+      const allReady = new Promise<void>((r) => {
+        go = r;
+      });
+      const procs = Array.from({ length: PROCESSES }, (_, i) =>
+        spawn(
+          join(APP_DIR, 'node_modules', '.bin', 'tsx'),
+          [WORKER, url, conv, keys.join(','), String(processRounds(dialect)), String(i)],
+          { cwd: APP_DIR, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] },
+        ),
+      );
+      const children = procs.map((child) =>
+        childResult(child, (line) => {
+          if (line === 'ready' && ++ready === PROCESSES) go();
+        }),
+      );
+      await Promise.race([allReady, Promise.all(children)]);
+      for (const child of procs) child.stdin.write('go\n');
+      const results = await Promise.all(children);
+      for (const r of results)
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      const outputs = results.map(
+        (r) =>
+          JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+            counts: Record<string, number[]>;
+            writes: string[];
+            startedAt: number;
+            endedAt: number;
+          },
+      );
+      const final = await db.asService('agent runtime').sharedMemory.list(conv, 'session');
+      expect(final.map((e) => e.memoryKey).sort()).toEqual([...keys].sort());
+      let gets = 0;
+      for (const entry of final) {
+        const seen = outputs.flatMap((o) => o.counts[entry.memoryKey] ?? []);
+        gets += seen.length;
+        expect(entry.accessCount).toBe(seen.length);
+        expect([...seen].sort((x, y) => x - y)).toEqual(seen.map((_, i) => i + 1));
+        const value = entry.memoryValue as { writer: number; round: number };
+        expect(outputs.flatMap((o) => o.writes)).toContain(
+          `${entry.memoryKey}:${value.writer}:${value.round}`,
+        );
+      }
+      expect(gets).toBe(PROCESSES * processRounds(dialect));
+      // The processes ran at the same time: every one started before any finished.
+      const lastStart = Math.max(...outputs.map((o) => o.startedAt));
+      const firstEnd = Math.min(...outputs.map((o) => o.endedAt));
+      console.info(
+        `[seed-001] ${dialect} ${PROCESSES} processes: ${outputs.map((o) => `${o.startedAt - lastStart}..${o.endedAt - lastStart} ms`).join(', ')} (0 = the last start)`,
+      );
+      expect(lastStart).toBeLessThan(firstEnd);
+    }, 120_000);
   });
 }
 
