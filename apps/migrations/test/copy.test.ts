@@ -28,7 +28,8 @@ const ROWS = 6;
 type Row = Record<string, unknown>;
 
 /** Text that exercises every escape on the way: COPY's, JSON's, arrays', SQL quoting. */
-const tricky = (i: number) => `v${i} tab\there\nline 'q' "dq" back\\slash é 😀 {a,b} NULL`;
+const tricky = (i: number) =>
+  `v${i} tab\there\nline\r 'q' "dq" back\\slash \\N \b\f\v\u0001 é 😀 {a,b} NULL`;
 
 function sample(
   kind: ColumnKind,
@@ -49,10 +50,16 @@ function sample(
     case 'timestamp':
       return Date.UTC(2001, 0, 1) + Math.floor(Math.random() * 1e12);
     case 'json':
+      // Keys out of order, array-index keys, `__proto__`, objects inside arrays: jsonb
+      // reorders keys, and the checksum must not see it.
       return JSON.stringify({
         z: i,
-        a: { nested: [1, 2.5, null, true, tricky(i)], ключ: '値' },
+        a: { nested: [1, 2.5, null, true, tricky(i), { y: [], b: {} }], ключ: '値' },
         m: -0.000123,
+        '10': 'ten',
+        '9': [{ y: 1, b: 1e-7 }],
+        flat: { q: 1e21, c: 'x', b: false },
+        ['__proto__']: { p: 1 },
       });
     case 'textArray':
       return JSON.stringify(['a', 'b"c', 'd\\e', 'with,comma', '{brace}', 'NULL', tricky(i)]);
@@ -273,6 +280,10 @@ describe('db:copy: SQLite -> Postgres -> SQLite, every table', () => {
     expect(there.out).toMatch(/row counts and checksums of every table match/);
     const counts = await pgCounts(pg);
     for (const t of source.tables) expect(counts[t.name], t.name).toBe(original[t.name]?.length);
+    // The foreign keys and indexes the copy dropped for its writes are back as they were.
+    const verified = await runMain(['verify', '--url', pg]);
+    expect(verified.out).toMatch(/OK: the database matches the schema/);
+    expect(verified.code).toBe(0);
 
     const back = await sqliteDb('back.db');
     const home = await runMain(['copy', '--from', pg, '--to', back]);
@@ -334,6 +345,25 @@ describe('db:copy: SQLite -> Postgres -> SQLite, every table', () => {
     const same = await runMain(['copy', '--from', sqliteA, '--to', sqliteA]);
     expect(same.code).toBe(1);
     expect(same.err).toMatch(/same database/);
+
+    // A row whose parent is missing (written with the source's keys off) fails the copy at the
+    // keys it checks after the writes; nothing is written.
+    const dangling = join(dir, 'dangling.db');
+    const copyOf = new BetterSqlite3(sqliteA, { readonly: true });
+    await copyOf.backup(dangling);
+    copyOf.close();
+    const broken = new BetterSqlite3(dangling);
+    broken.pragma('foreign_keys = OFF');
+    const step = broken.prepare('select id from steps limit 1').pluck().get() as string;
+    broken.prepare('update steps set workflow_id = ? where id = ?').run(randomUUID(), step);
+    broken.close();
+    const refused = await runMain(['copy', '--from', dangling, '--to', pg, '--truncate']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(
+      /^error: the copy failed \(foreign key violation, 23503\); nothing was copied$/,
+    );
+    expect(await pgCounts(pg)).toEqual(before);
+    expect((await runMain(['verify', '--url', pg])).code).toBe(0);
 
     // --truncate replaces what is there.
     const again = await runMain(['copy', '--from', sqliteA, '--to', pg, '--truncate']);
