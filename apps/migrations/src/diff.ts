@@ -334,6 +334,30 @@ function constraintsInDependencyOrder(statements: string[], prev: Snapshot): str
   return out;
 }
 
+/**
+ * drizzle-kit 0.31 copies every column of a rebuilt SQLite table from the old table, including
+ * columns added in the same migration, which the old table does not have yet (the migration
+ * fails with "no such column"). The copy names only the columns the table had before; the new
+ * ones take their defaults.
+ */
+function copyOnlyExistingColumns(statements: string[], prev: Snapshot): string[] {
+  const copy = /^INSERT INTO `__new_([^`]+)`\(([^)]*)\) SELECT (.*) FROM `([^`]+)`;$/s;
+  return statements.map((s) => {
+    const m = copy.exec(s);
+    if (!m || m[1] !== m[4]) return s;
+    const table = prev.drizzle.tables?.[m[1] as string] as Json | undefined;
+    if (!table) return s;
+    const into = (m[2] as string).split(', ');
+    const from = (m[3] as string).split(', ');
+    if (into.length !== from.length || into.some((column, i) => column !== from[i])) return s;
+    const had = (column: string) => JSON.parse(column) in (table.columns ?? {});
+    const keep = into.filter(had);
+    if (keep.length === into.length) return s;
+    const list = keep.join(', ');
+    return `INSERT INTO \`__new_${m[1]}\`(${list}) SELECT ${list} FROM \`${m[4]}\`;`;
+  });
+}
+
 export interface MigrationSql {
   /** drizzle-kit's statements (without the custom objects). */
   drizzle: string[];
@@ -350,7 +374,7 @@ export async function migrationSql(
   const statements = await drizzleStatements(dialect, prev.drizzle, cur.drizzle);
   const drizzle =
     dialect === 'sqlite'
-      ? selfReferencingDroppedFirst(statements, prev)
+      ? copyOnlyExistingColumns(selfReferencingDroppedFirst(statements, prev), prev)
       : constraintsInDependencyOrder(statements, prev);
   const objects = diffObjects(
     prev.objects,

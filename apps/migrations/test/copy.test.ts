@@ -95,8 +95,24 @@ function generate(
   const fks = [...config.foreignKeys].sort(
     (a, b) => a.reference().columns.length - b.reference().columns.length,
   );
+  // Composite keys to other tables that share a not-null owner column and each have a nullable
+  // column of their own are alternatives (a message of a conversation or of a chat session):
+  // one of them is set per row, the others left null.
+  const alternatives = fks.filter((fk) => {
+    const ref = fk.reference();
+    return (
+      getTableConfig(ref.foreignTable).name !== table.name &&
+      ref.columns.some((c) => c.notNull) &&
+      ref.columns.some((c) => !c.notNull)
+    );
+  });
+  const chosen = alternatives.length > 1 ? alternatives[i % alternatives.length] : undefined;
   for (const fk of fks) {
     const ref = fk.reference();
+    if (chosen && fk !== chosen && alternatives.includes(fk)) {
+      for (const c of ref.columns) if (!c.notNull) row[c.name] = null;
+      continue;
+    }
     const parentName = getTableConfig(ref.foreignTable).name;
     const pool = rows.get(parentName) ?? [];
     const self = parentName === table.name;

@@ -4,6 +4,8 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from '@exora/core';
+import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   checksum,
@@ -241,6 +243,34 @@ describe('db:generate', () => {
     ]);
     const pg = await pendingChange(nullable, dir, 'postgres');
     expect(destructiveStatements(pg.plan.up.statements)).toEqual([]);
+  });
+
+  it('copies only the columns a rebuilt SQLite table had; one added with it takes its default', async () => {
+    const dir = track(await fixtureMigrations());
+    const colored = await loadSource([`${FIXTURES}v2-nullable-color.ts`]);
+    const { plan } = await pendingChange(colored, dir, 'sqlite');
+    const copy = plan.up.statements.find((s) => s.startsWith('INSERT INTO `__new_fixture_kinds`'));
+    // drizzle-kit 0.31 would also select "color" from the old table, which has no such column.
+    expect(copy).toBe(
+      'INSERT INTO `__new_fixture_kinds`("id", "label", "position") SELECT "id", "label", "position" FROM `fixture_kinds`;',
+    );
+    const results = await generate({ source: colored, dir, allowDestructive: 'fixture' });
+    expect(results.map((r) => r.status)).toEqual(['written', 'written']);
+    // On rows: the kinds keep their values and get the new column's default.
+    const db = connect(':memory:');
+    try {
+      const files = readMigrations(dir, 'sqlite');
+      for (const f of files.slice(0, -1)) {
+        for (const s of parseStatements(f.up)) await db.execute(sql.raw(s));
+      }
+      await db.execute(sql.raw("insert into fixture_kinds (id, label) values ('memo', 'Memo')"));
+      for (const s of parseStatements(files.at(-1)!.up)) await db.execute(sql.raw(s));
+      expect(await db.execute(sql.raw('select id, label, color from fixture_kinds'))).toEqual([
+        { id: 'memo', label: 'Memo', color: 'grey' },
+      ]);
+    } finally {
+      await db.close();
+    }
   });
 
   it('checks the SQLite migration on a scratch database before writing it', async () => {

@@ -16,7 +16,12 @@ export type {
   RecordAgentMessageInput,
 } from '@exora/agents';
 export type {
+  AppendChatMessageInput,
   AppendMessageInput,
+  ChatMessage,
+  ChatMessagePage,
+  ChatMessageRole,
+  ChatMessagesRepository,
   ChatSessionPage,
   ChatSessionsRepository,
   Conversation,

@@ -4,8 +4,9 @@
  * included), through `createDb` (Postgres: as the application role, row-level security on).
  * Then this migration's rollback: the database verifies exactly as it did before it.
  */
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { connect, type Dialect, type Executor, ValidationError } from '@exora/core';
+import { connect, type Database, type Dialect, type Executor, ValidationError } from '@exora/core';
 import { type ExoraDb, type PublicUser, schema } from '@exora/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -459,6 +460,209 @@ export function seed003Suite(dialect: Dialect, options: PlatformOptions = {}) {
       expect((await me.prompts.list()).map((x) => x.name)).toEqual(['Answer']);
     });
 
+    it('appends chat messages to the user’s own session and pages them newest first', async () => {
+      const user = await newUser();
+      const me = db.forUser(user.id);
+      const chat = await me.chatSessions.create({ title: 'Bakery', model: 'gpt-4o' });
+      const system = await me.chatMessages.append({
+        chatSessionId: chat.id,
+        role: 'system',
+        content: 'You are a baker.',
+      });
+      expect(system).toMatchObject({
+        chatSessionId: chat.id,
+        userId: user.id,
+        role: 'system',
+        model: null,
+        promptTokens: null,
+        completionTokens: null,
+        metadata: {},
+      });
+      expect(system.createdAt).toBeInstanceOf(Date);
+      // Content is kept as given: leading spaces of a code block, trailing newline.
+      const asked = await me.chatMessages.append({
+        chatSessionId: chat.id,
+        role: 'user',
+        content: '    indented code\n',
+      });
+      expect(asked.content).toBe('    indented code\n');
+      const answer = await me.chatMessages.append({
+        chatSessionId: chat.id,
+        role: 'assistant',
+        content: 'Sourdough.',
+        model: 'gpt-4o',
+        promptTokens: 42,
+        completionTokens: 7,
+        metadata: { finishReason: 'stop' },
+      });
+      expect(answer).toMatchObject({
+        role: 'assistant',
+        model: 'gpt-4o',
+        promptTokens: 42,
+        completionTokens: 7,
+        metadata: { finishReason: 'stop' },
+      });
+      // A service (the model gateway) appends for the user it names.
+      const gateway = db.asService('model gateway');
+      const followUp = await gateway.chatMessages.append(
+        { chatSessionId: chat.id, role: 'assistant', content: 'Anything else?', model: 'gpt-4o' },
+        user.id,
+      );
+      expect(followUp.userId).toBe(user.id);
+      // Several in one transaction (one created_at on Postgres) keep the order they were
+      // appended in.
+      const batch = await me.transaction(async (r) => {
+        const out = [];
+        for (let i = 0; i < 5; i++) {
+          out.push(
+            await r.chatMessages.append({ chatSessionId: chat.id, role: 'user', content: `b${i}` }),
+          );
+        }
+        return out;
+      });
+      for (let i = 0; i < 30; i++) {
+        batch.push(
+          await me.chatMessages.append({ chatSessionId: chat.id, role: 'user', content: `m${i}` }),
+        );
+      }
+      const appended = [system, asked, answer, followUp, ...batch];
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<typeof me.chatMessages.list>> = await me.chatMessages.list(
+          chat.id,
+          { limit: 10, cursor },
+        );
+        seen.push(...page.items.map((m) => m.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(4);
+      expect(seen).toEqual(appended.map((m) => m.id).reverse());
+      // Another chat of the same user holds none of them.
+      const other = await me.chatSessions.create();
+      expect(await me.chatMessages.list(other.id)).toEqual({ items: [], nextCursor: null });
+
+      // Refused before any SQL, naming the field.
+      const bad = (input: object, field: string) =>
+        expect(
+          me.chatMessages.append({ chatSessionId: chat.id, role: 'user', content: 'x', ...input }),
+        ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field });
+      await bad({ role: 'agent' }, 'role');
+      await bad({ content: '   ' }, 'content');
+      await bad({ promptTokens: -1 }, 'promptTokens');
+      await bad({ completionTokens: 1.5 }, 'completionTokens');
+      await bad({ chatSessionId: 'nope' }, 'chatSessionId');
+      await expect(me.chatMessages.list(chat.id, { limit: 0 })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        field: 'limit',
+      });
+      await expect(
+        me.chatMessages.append({
+          chatSessionId: '00000000-0000-4000-8000-000000000000',
+          role: 'user',
+          content: 'x',
+        }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+      // Bob can neither read Ada's chat nor append to it, nor make a service do it for him.
+      const them = db.forUser(bob.id);
+      expect(await them.chatMessages.list(chat.id)).toEqual({ items: [], nextCursor: null });
+      await expect(
+        them.chatMessages.append({ chatSessionId: chat.id, role: 'user', content: 'mine' }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(
+        gateway.chatMessages.append({ chatSessionId: chat.id, role: 'user', content: 'x' }, bob.id),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect((await me.chatMessages.list(chat.id, { limit: 200 })).items).toHaveLength(
+        appended.length,
+      );
+    });
+
+    it('deletes a chat session’s messages with it, and only its', async () => {
+      const user = await newUser();
+      const me = db.forUser(user.id);
+      const doomed = await me.chatSessions.create({ title: 'doomed' });
+      const kept = await me.chatSessions.create({ title: 'kept' });
+      for (let i = 0; i < 3; i++) {
+        await me.chatMessages.append({ chatSessionId: doomed.id, role: 'user', content: `d${i}` });
+      }
+      const survivor = await me.chatMessages.append({
+        chatSessionId: kept.id,
+        role: 'user',
+        content: 'stays',
+      });
+      const count = (sessionId: string) =>
+        asService(async (tx) => {
+          const [row] = await tx.execute<{ n: number | string }>(
+            sql`select count(*) as n from messages where chat_session_id = ${sessionId}`,
+          );
+          return Number(row?.n);
+        });
+      expect(await count(doomed.id)).toBe(3);
+      await me.chatSessions.delete(doomed.id);
+      expect(await count(doomed.id)).toBe(0);
+      expect((await me.chatMessages.list(kept.id)).items.map((m) => m.id)).toEqual([survivor.id]);
+      // Deleting the user deletes the rest.
+      await asService((tx) => tx.execute(sql`delete from users where id = ${user.id}`));
+      expect(await count(kept.id)).toBe(0);
+    });
+
+    it('keeps a message to a conversation or a chat, never both, never another user’s chat', async () => {
+      const chat = await db.forUser(ada.id).chatSessions.create({ title: 'constraints' });
+      const conversation = randomUUID();
+      await asService((tx) =>
+        tx.execute(
+          sql`insert into conversations (id, user_id) values (${conversation}, ${ada.id})`,
+        ),
+      );
+      const insert = (m: {
+        conversationId?: string | null;
+        chatSessionId?: string | null;
+        userId?: string;
+        parentMessageId?: string | null;
+        senderType?: string;
+        promptTokens?: number | null;
+      }) => {
+        const id = randomUUID();
+        return asService((tx) =>
+          tx.execute(
+            sql`insert into messages (id, conversation_id, chat_session_id, user_id, parent_message_id, sender_type, content, prompt_tokens)
+                values (${id}, ${m.conversationId ?? null}, ${m.chatSessionId ?? null}, ${m.userId ?? ada.id},
+                        ${m.parentMessageId ?? null}, ${m.senderType ?? 'user'}, 'raw', ${m.promptTokens ?? null})`,
+          ),
+        ).then(() => id);
+      };
+      // Seed 001's threaded messages are unchanged: a reply in its conversation, any sender type.
+      const root = await insert({ conversationId: conversation, senderType: 'agent' });
+      await insert({ conversationId: conversation, parentMessageId: root });
+      const inChat = await insert({ chatSessionId: chat.id, senderType: 'assistant' });
+      await expect(
+        insert({ conversationId: conversation, chatSessionId: chat.id }),
+      ).rejects.toMatchObject({ code: 'CHECK_VIOLATION', constraint: 'messages_parent_check' });
+      await expect(insert({})).rejects.toMatchObject({
+        code: 'CHECK_VIOLATION',
+        constraint: 'messages_parent_check',
+      });
+      // A chat is flat, and its sender types are the three roles.
+      await expect(
+        insert({ chatSessionId: chat.id, parentMessageId: inChat }),
+      ).rejects.toMatchObject({ code: 'CHECK_VIOLATION', constraint: 'messages_parent_check' });
+      await expect(insert({ chatSessionId: chat.id, senderType: 'agent' })).rejects.toMatchObject({
+        code: 'CHECK_VIOLATION',
+        constraint: 'messages_parent_check',
+      });
+      await expect(insert({ chatSessionId: chat.id, promptTokens: -1 })).rejects.toMatchObject({
+        code: 'CHECK_VIOLATION',
+        constraint: 'messages_tokens_check',
+      });
+      // Even a service cannot file Bob's message into Ada's chat: (chat, owner) is the key.
+      await expect(insert({ chatSessionId: chat.id, userId: bob.id })).rejects.toMatchObject({
+        code: 'FOREIGN_KEY_VIOLATION',
+      });
+    });
+
     // Postgres only: SQLite has no roles; there the repositories' owner filter is the rule.
     if (dialect === 'postgres') {
       it('row-level security: raw SQL as the application role sees only the acting user’s rows', async () => {
@@ -519,16 +723,93 @@ export function seed003Suite(dialect: Dialect, options: PlatformOptions = {}) {
       });
     }
 
-    it('rolls this migration back to exactly the verified state before it, and forward again', async () => {
+    if (dialect === 'postgres') {
+      it('row-level security on chat messages: another user neither reads nor appends, as raw SQL', async () => {
+        const chat = await db.forUser(ada.id).chatSessions.create({ title: 'rls messages' });
+        for (const content of ['one', 'two']) {
+          await db
+            .forUser(ada.id)
+            .chatMessages.append({ chatSessionId: chat.id, role: 'user', content });
+        }
+        const as = <R>(user: string | null, fn: (tx: Executor) => Promise<R>) =>
+          p.app!.transaction(async (tx) => {
+            if (user) await tx.execute(sql`select exora_set_actor(${user}, null, false)`);
+            return fn(tx);
+          });
+        const visible = (user: string | null) =>
+          as(user, async (tx) => {
+            const rows = (await tx.execute(
+              sql`select count(*)::int as n from messages where chat_session_id = ${chat.id}`,
+            )) as unknown as { n: number }[];
+            return rows[0]!.n;
+          });
+        expect(await visible(ada.id)).toBe(2);
+        expect(await visible(bob.id)).toBe(0);
+        expect(await visible(null)).toBe(0);
+        // Bob writing as Ada: the policy refuses; as himself: the (chat, owner) key does.
+        const append = (userId: string) =>
+          as(bob.id, (tx) =>
+            tx.execute(
+              sql`insert into messages (chat_session_id, user_id, sender_type, content) values (${chat.id}, ${userId}, 'user', 'planted')`,
+            ),
+          );
+        await expect(append(ada.id)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+        await expect(append(bob.id)).rejects.toMatchObject({ code: 'FOREIGN_KEY_VIOLATION' });
+        const changed = await as(bob.id, (tx) =>
+          tx.execute(
+            sql`update messages set content = 'x' where chat_session_id = ${chat.id} returning id`,
+          ),
+        );
+        expect(changed).toHaveLength(0);
+        const deleted = await as(bob.id, (tx) =>
+          tx.execute(sql`delete from messages where chat_session_id = ${chat.id} returning id`),
+        );
+        expect(deleted).toHaveLength(0);
+        expect(await visible(ada.id)).toBe(2);
+      });
+    }
+
+    /** Raw SQL as the migration owner, as a service (row-level security settings on Postgres). */
+    const asOwner = <R>(owner: Database, fn: (tx: Executor) => Promise<R>) =>
+      owner.transaction(async (tx) => {
+        if (dialect === 'postgres') await tx.setLocal({ 'app.service': 'on' });
+        return fn(tx);
+      });
+    const messageIds = (owner: Database) =>
+      asOwner(owner, async (tx) =>
+        (await tx.execute<{ id: string }>(sql`select id from messages`)).map((r) => r.id),
+      );
+    const threaded = randomUUID();
+
+    /**
+     * The migration named `suffix` on a fresh database with the history up to it: rolled back,
+     * the database verifies exactly as before it; forward again, exactly as after it.
+     * `hooks.applied` runs between the migration and its rollback, `hooks.end` after the
+     * migration ran again, both on the database as the migration owner.
+     */
+    async function roundTrip(
+      suffix: string,
+      creates: RegExp,
+      tables: readonly string[],
+      hooks: {
+        applied?(ctx: {
+          db: Database;
+          rollback(): Promise<unknown>;
+          verify(): Promise<unknown>;
+          after: unknown;
+        }): Promise<void>;
+        end?(db: Database): Promise<void>;
+      } = {},
+    ) {
       const source = await loadSource();
       // Two copies of the committed history: up to this migration, and before it (later
       // migrations, of other work, are left out of both).
       const upTo = copyDir(defaultMigrationsDir());
       const before = copyDir(defaultMigrationsDir());
       const files = readMigrations(upTo, dialect);
-      const at = files.findIndex((f) => f.name.endsWith('_projects_chat_sessions_prompts'));
+      const at = files.findIndex((f) => f.name.endsWith(suffix));
       const mine = files[at];
-      expect(mine?.up).toMatch(/CREATE TABLE [`"]cli_sessions[`"]/);
+      expect(mine?.up).toMatch(creates);
       const drop = (dir: string, from: number) => {
         for (const f of readMigrations(dir, dialect).slice(from)) {
           for (const path of [f.upPath, f.downPath, f.snapshotPath]) rmSync(path);
@@ -546,20 +827,81 @@ export function seed003Suite(dialect: Dialect, options: PlatformOptions = {}) {
         expect(earlier.ok).toBe(false);
         expect(earlier.migrations?.pending).toEqual([mine?.name]);
         await migrate(target, upTo);
-        const applied = await verify(target, source, upTo);
-        const ours = new Set(TABLES);
-        expect(applied.differences.filter((d) => ours.has(d.table ?? ''))).toEqual([]);
-        expect(applied.migrations?.pending).toEqual([]);
+        const later = await verify(target, source, upTo);
+        const ours = new Set(tables);
+        expect(later.differences.filter((d) => ours.has(d.table ?? ''))).toEqual([]);
+        expect(later.migrations?.pending).toEqual([]);
+        await hooks.applied?.({
+          db: target,
+          rollback: () => rollback(target, upTo),
+          verify: () => verify(target, source, upTo),
+          after: later,
+        });
         expect((await rollback(target, upTo)).rolledBack).toEqual([mine?.name]);
         expect(await verify(target, source, upTo)).toEqual(earlier);
         await migrate(target, upTo);
-        expect(await verify(target, source, upTo)).toEqual(applied);
+        expect(await verify(target, source, upTo)).toEqual(later);
+        await hooks.end?.(target);
       } finally {
         if (target !== fresh.db) await target.close();
         await fresh.dispose();
         rmSync(upTo, { recursive: true, force: true });
         rmSync(before, { recursive: true, force: true });
       }
+    }
+
+    it('rolls this migration back to exactly the verified state before it, and forward again', async () => {
+      await roundTrip(
+        '_projects_chat_sessions_prompts',
+        /CREATE TABLE [`"]cli_sessions[`"]/,
+        TABLES,
+      );
+    });
+
+    it('rolls the chat messages migration back to exactly the state before it; refused while chat messages exist', async () => {
+      await roundTrip(
+        '_seed_003_chat_messages',
+        /[`"]chat_session_id[`"]/,
+        ['messages', 'chat_sessions'],
+        {
+          async applied({ db: owner, rollback: undo, verify: check, after }) {
+            const user = randomUUID();
+            const chat = randomUUID();
+            const conversation = randomUUID();
+            await asOwner(owner, async (tx) => {
+              await tx.execute(
+                sql`insert into users (id, email) values (${user}, ${`rollback-${user}@example.test`})`,
+              );
+              await tx.execute(
+                sql`insert into chat_sessions (id, user_id) values (${chat}, ${user})`,
+              );
+              await tx.execute(
+                sql`insert into conversations (id, user_id) values (${conversation}, ${user})`,
+              );
+              await tx.execute(
+                sql`insert into messages (id, conversation_id, user_id, sender_type, content) values (${threaded}, ${conversation}, ${user}, 'user', 'threaded')`,
+              );
+              await tx.execute(
+                sql`insert into messages (chat_session_id, user_id, sender_type, content, model, prompt_tokens) values (${chat}, ${user}, 'assistant', 'chat', 'm', 3)`,
+              );
+            });
+            // The earlier shape has no place for a chat's message: the rollback fails as a
+            // whole and leaves the database exactly as it was.
+            await expect(undo()).rejects.toThrow(
+              /failed at statement .*Not-null constraint violated \(table (__new_)?messages, column conversation_id\)/,
+            );
+            expect(await check()).toEqual(after);
+            expect(await messageIds(owner)).toHaveLength(2);
+            await asOwner(owner, (tx) =>
+              tx.execute(sql`delete from messages where chat_session_id is not null`),
+            );
+          },
+          // A conversation's message survives the rollback and the migration again.
+          async end(owner) {
+            expect(await messageIds(owner)).toEqual([threaded]);
+          },
+        },
+      );
     });
   });
 }

@@ -1,9 +1,11 @@
 import {
   type ColumnRef,
+  check,
   createdAt,
   foreignKey,
   id,
   index,
+  integer,
   json,
   ownedByUser,
   table,
@@ -12,12 +14,15 @@ import {
   updatedAt,
   uuid,
 } from '@exora/core';
-import type { Column } from 'drizzle-orm';
+import { type Column, sql } from 'drizzle-orm';
+import { chatSessions } from './chat-sessions.ts';
 import { conversations } from './conversations.ts';
 
 export const MESSAGE_SENDER_TYPES = ['user', 'assistant', 'system', 'agent'] as const;
 export const MESSAGE_TYPES = ['text', 'image', 'file', 'system'] as const;
 export const MESSAGE_STATUSES = ['sent', 'delivered', 'read', 'failed'] as const;
+/** The sender types a chat message may have: its role in the chat. */
+export const CHAT_MESSAGE_ROLES = ['user', 'assistant', 'system'] as const;
 
 /** A column of this table as a reference target (either dialect's column serves both sides). */
 const self = (column: Column): ColumnRef => ({
@@ -28,15 +33,22 @@ const self = (column: Column): ColumnRef => ({
 });
 
 /**
- * One message of a conversation, threaded: a reply names its parent (deleting a message deletes
- * its replies). The owner is the conversation's (a composite key keeps them equal), so that
- * row-level security needs no join.
+ * One message, of a conversation or of a chat session (exactly one of the two, a CHECK says so).
+ * A conversation's messages are threaded: a reply names its parent (deleting a message deletes
+ * its replies). A chat's messages are a flat sequence whose sender type is the role (user,
+ * assistant or system), with the model that answered and its token counts. The owner is the
+ * conversation's or the chat's (composite keys keep them equal, so a message cannot point into
+ * another user's chat), so that row-level security needs no join; deleting either deletes its
+ * messages.
  */
 export const messages = table(
   'messages',
   {
     id: id(),
-    conversationId: uuid().notNull(),
+    /** Set for a conversation's message, null for a chat's. */
+    conversationId: uuid(),
+    /** Set for a chat's message, null for a conversation's. */
+    chatSessionId: uuid(),
     userId: uuid().notNull(),
     parentMessageId: uuid(),
     senderType: textEnum(MESSAGE_SENDER_TYPES).notNull(),
@@ -44,6 +56,10 @@ export const messages = table(
     content: text().notNull(),
     messageType: textEnum(MESSAGE_TYPES).notNull().default('text'),
     status: textEnum(MESSAGE_STATUSES).notNull().default('sent'),
+    /** The model that wrote an assistant's answer, and the tokens it read and wrote. */
+    model: text(),
+    promptTokens: integer(),
+    completionTokens: integer(),
     metadata: json<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -55,6 +71,21 @@ export const messages = table(
       () => [conversations.columns.id, conversations.columns.userId],
       { onDelete: 'cascade' },
     ),
+    foreignKey(
+      'messages_chat_session_owner_fk',
+      [t.chatSessionId, t.userId],
+      () => [chatSessions.columns.id, chatSessions.columns.userId],
+      { onDelete: 'cascade' },
+    ),
+    // A conversation's message (threaded), or a chat's (flat, a role as its sender type).
+    check(
+      'messages_parent_check',
+      sql`(${t.conversationId} is not null and ${t.chatSessionId} is null) or (${t.conversationId} is null and ${t.chatSessionId} is not null and ${t.parentMessageId} is null and ${t.senderType} in ('user', 'assistant', 'system'))`,
+    ),
+    check(
+      'messages_tokens_check',
+      sql`(${t.promptTokens} is null or ${t.promptTokens} >= 0) and (${t.completionTokens} is null or ${t.completionTokens} >= 0)`,
+    ),
     // The table references itself: the extras run once per dialect with that dialect's
     // columns, which are the target here. The repository keeps a reply in its parent's
     // conversation.
@@ -63,6 +94,8 @@ export const messages = table(
     }),
     // A conversation's messages in order (keyset on created_at and id).
     index('messages_conversation_created_idx').on(t.conversationId, t.createdAt, t.id),
+    // A chat's messages, newest first (keyset on created_at and id).
+    index('messages_chat_session_created_idx').on(t.chatSessionId, t.createdAt, t.id),
     index('messages_parent_idx').on(t.parentMessageId),
     index('messages_metadata_gin').on(t.metadata).gin(),
     ownedByUser(t.userId),
