@@ -96,7 +96,10 @@ const appendMessage = statement.one(
       .returning(chatColumns(t)),
 );
 
-/** One page of a session's messages, newest first (index on chat_session_id, created_at, id). */
+/**
+ * One page of a session's messages, newest first (index on chat_session_id, created_at, id).
+ * A read replica may serve it (the actor's own writes are always seen).
+ */
 const listPage = statement.many(
   'chatMessages.list',
   messages,
@@ -110,6 +113,7 @@ const listPage = statement.many(
       )
       .orderBy(desc(t.createdAt), desc(t.id))
       .limit($.limit),
+  { stale: true },
 );
 
 /**
