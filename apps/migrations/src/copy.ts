@@ -657,7 +657,7 @@ class PostgresEnd implements TargetEnd {
    * transaction, which holds the tables) and made again by `settle` from their own definitions:
    * one sort per index and one join per foreign key instead of a btree insert per index and a
    * key lookup per row. Duplicates and dangling references fail there, and the copy with them.
-   * An index a foreign key of another table needs stays.
+   * An index a foreign key of another table needs stays, and so does a key a view depends on.
    */
   private async defer(tx: postgres.ReservedSql, names: string[]): Promise<void> {
     // Used by a foreign key of a table the copy does not take.
@@ -671,7 +671,11 @@ class PostgresEnd implements TargetEnd {
          pg_get_constraintdef(c.oid) as definition
        from pg_constraint c join pg_class t on t.oid = c.conrelid
        join pg_namespace n on n.oid = t.relnamespace
-       where ${ofTables} and (c.contype = 'f' or (c.contype in ('p', 'u') and not ${neededOutside('c.conindid')}))
+       where ${ofTables} and (c.contype = 'f' or (c.contype in ('p', 'u')
+         and not ${neededOutside('c.conindid')}
+         -- a view grouping by the key (its columns follow from it) cannot lose it
+         and not exists (select 1 from pg_depend d where d.refclassid = 'pg_constraint'::regclass
+           and d.refobjid = c.oid and d.classid = 'pg_rewrite'::regclass)))
        order by t.relname, c.conname`,
       [names],
     );

@@ -324,6 +324,21 @@ describe('db:copy: SQLite -> Postgres -> SQLite, every table', () => {
     }
   });
 
+  it('keeps a key a view of the target depends on, and copies all the same', async () => {
+    const pg = await postgresDb();
+    const sql = postgres(pg, { max: 1, onnotice: () => {} });
+    // Grouped by the primary key: the view's other columns depend on that constraint.
+    await sql.unsafe(
+      'create view organization_names as select id, name from organizations group by id',
+    );
+    await sql.end();
+    const copied = await runMain(['copy', '--from', sqliteA, '--to', pg]);
+    expect(copied.err).toBe('');
+    expect(copied.code).toBe(0);
+    const counts = await pgCounts(pg);
+    for (const t of source.tables) expect(counts[t.name], t.name).toBe(original[t.name]?.length);
+  });
+
   it('refuses unsafe targets in one line and writes nothing', async () => {
     const pg = await postgresDb();
     expect((await runMain(['copy', '--from', sqliteA, '--to', pg])).code).toBe(0);
