@@ -8,11 +8,13 @@
  *
  * Behind a transaction-mode pooler (`pooler: 'transaction'`) a client connection reaches a
  * different server connection at each transaction, where a statement prepared by an earlier one
- * does not exist: statements are then unnamed, parsed at each call (postgres.js then describes
- * each one first, a round trip of its own). And queries are not pipelined: a pooler that does not
- * track the protocol (PgBouncer 1.18, Debian bookworm's) gives the server connection to another
- * client at the first ReadyForQuery outside a transaction, so the answers to a query written
- * behind an autocommit one reach the wrong client. A call is then six round trips instead of one.
+ * does not exist: statements are then unnamed, parsed at each call, and sent with their
+ * parameter types (learned when postgres.js first describes them), so no describe round trip is
+ * needed. And only queries inside a transaction are pipelined: a pooler that does not track the
+ * protocol (PgBouncer 1.18, Debian bookworm's) gives the server connection to another client at
+ * the first ReadyForQuery outside a transaction, so the answers to a query written behind an
+ * autocommit one (or behind a `COMMIT`) reach the wrong client. A call is then one round trip
+ * again once its statement is known; the WAL position after a write is a second one.
  * Nothing else of the engine outlives a transaction: the actor's settings are
  * `set_config(..., true)`, savepoints end with their transaction, and there is no LISTEN, session
  * advisory lock, session SET or temporary table.
@@ -71,7 +73,8 @@ const PREPARE = { prepare: true } as const;
 export type WriteTracker = (actor: Actor, lsn: string) => void;
 
 /**
- * Sent after `COMMIT` in the same round trip. The insert position, not `pg_current_wal_lsn()`
+ * Sent after `COMMIT` in the same round trip (behind a transaction-mode pooler, after its
+ * answer: see the top of this file). The insert position, not `pg_current_wal_lsn()`
  * (what is written out): with `synchronous_commit = off` the commit record may not be written
  * yet, and a replica that replayed past the insert position has replayed the commit.
  */
@@ -87,26 +90,98 @@ function start<T>(query: { execute(): unknown }): PromiseLike<T> {
   return query.execute() as unknown as PromiseLike<T>;
 }
 
+/**
+ * How a database's queries are written. Directly: named prepared statements, pipelined. Behind a
+ * transaction-mode pooler: unnamed statements; each parameterised statement is described once
+ * (its parameter types, the same on every server connection), then sent with its types, which
+ * needs no describe round trip; and only a query inside a transaction lets the next one be
+ * written behind it (`pipeline`), never a transaction's last one.
+ */
+interface Wire {
+  /** Options of a query that another of its transaction may follow. */
+  options(text: string): postgres.UnsafeQueryOptions;
+  /** Options of a transaction's last query (and of anything after it). */
+  readonly last: postgres.UnsafeQueryOptions;
+  /** The values to send: typed, when the statement's parameter types are known. */
+  args(text: string, values: readonly unknown[]): never[];
+  /** Keeps the parameter types postgres.js read when it described the statement. */
+  learn(text: string, result: unknown): void;
+}
+
+const DIRECT: Wire = {
+  options: () => PREPARE,
+  last: PREPARE,
+  args: (_text, values) => values as never[],
+  learn: () => {},
+};
+
+/** text, text, boolean: `exora_set_actor`'s parameters, known without asking. */
+const ACTOR_TYPES = [25, 25, 16];
+
+function pooledWire(client: postgres.Sql): Wire {
+  const types = new Map<string, number[]>([[SET_ACTOR_SQL, ACTOR_TYPES]]);
+  const typed = { prepare: false, pipeline: true, typed: true } as postgres.UnsafeQueryOptions;
+  const untyped = { prepare: false, pipeline: true } as postgres.UnsafeQueryOptions;
+  return {
+    options: (text) => (types.has(text) ? typed : untyped),
+    last: { prepare: false },
+    args(text, values) {
+      const known = types.get(text);
+      if (!known) return values as never[];
+      const out = new Array<unknown>(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = client.typed(values[i], known[i]!);
+      return out as never[];
+    },
+    learn(text, result) {
+      if (types.has(text)) return;
+      const learned = (result as { statement?: { types?: number[] } } | null)?.statement?.types;
+      if (learned && learned.length > 0 && learned.every((t) => t > 0)) {
+        types.set(text, learned.slice());
+      }
+    },
+  };
+}
+
 /** Sends the chunks of a bulk insert; the number of rows each inserted. */
-function sendChunks(conn: Conn, chunks: { sql: string; values: unknown[] }[]) {
+function sendChunks(conn: Conn, wire: Wire, chunks: { sql: string; values: unknown[] }[]) {
   return chunks.map((chunk) =>
-    start<{ count: number }>(conn.unsafe(chunk.sql, chunk.values as never[], PREPARE)).then(
-      (r) => r.count,
-    ),
+    start<{ count: number }>(
+      conn.unsafe(chunk.sql, wire.args(chunk.sql, chunk.values), wire.options(chunk.sql)),
+    ).then((r) => {
+      wire.learn(chunk.sql, r);
+      return r.count;
+    }),
   );
 }
 
 const sum = (counts: readonly number[]) => counts.reduce((a, b) => a + b, 0);
 
 /** Sends a compiled statement; rows as arrays, or the changed-row count. */
-function send(conn: Conn, c: Compiled, values: unknown[]): PromiseLike<unknown[][] | number> {
-  const q = conn.unsafe(c.sql, values as never[], PREPARE);
-  if (c.kind === 'count') return start<{ count: number }>(q).then((r) => r.count);
-  return start<unknown[][]>(q.values() as never);
+function send(
+  conn: Conn,
+  wire: Wire,
+  c: Compiled,
+  values: unknown[],
+): PromiseLike<unknown[][] | number> {
+  const q = conn.unsafe(c.sql, wire.args(c.sql, values), wire.options(c.sql));
+  if (c.kind === 'count') {
+    return start<{ count: number }>(q).then((r) => {
+      wire.learn(c.sql, r);
+      return r.count;
+    });
+  }
+  return start<unknown[][]>(q.values() as never).then((rows) => {
+    wire.learn(c.sql, rows);
+    return rows;
+  });
 }
 
-const simple = (conn: Conn, text: string, args: unknown[] = []) =>
-  start(conn.unsafe(text, args as never[], PREPARE));
+/** A query another of its transaction may follow. */
+const simple = (conn: Conn, wire: Wire, text: string, args: unknown[] = []) =>
+  start(conn.unsafe(text, wire.args(text, args), wire.options(text)));
+
+/** A transaction's last query, or one after it: nothing is written behind it. */
+const final = (conn: Conn, wire: Wire, text: string) => start(conn.unsafe(text, [], wire.last));
 
 /** Waits for every pipelined query; throws the first failure, mapped. */
 async function settle<T extends unknown[]>(
@@ -188,7 +263,8 @@ export function openPostgres(
   const client = postgres(url, {
     // Behind a transaction-mode pooler (see the top of this file): no named statements (this
     // overrides every query's own `prepare`, the engine's and Drizzle's), and no query written to
-    // a connection before the previous one's answer is in.
+    // a connection before the previous one's answer is in, unless the engine's transaction says
+    // so (`pipeline`, a query option of the patched driver).
     ...(pool.pooler === 'transaction' ? { prepare: false, max_pipeline: 0 } : {}),
     max: pool.max,
     idle_timeout: pool.idleTimeoutSeconds,
@@ -200,6 +276,7 @@ export function openPostgres(
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2) * (0.5 + Math.random() / 2),
   });
   const shownUrl = effectiveSafeUrl(url, safeUrl, client.options);
+  const wire = pool.pooler === 'transaction' ? pooledWire(client) : DIRECT;
   const rawDb = drizzle(client) as unknown as DrizzleHandle;
   const schema = schemaInfo(tables);
   const key = {};
@@ -224,7 +301,7 @@ export function openPostgres(
   function txExecutor(conn: postgres.ReservedSql, scope: TxScope, depth: number): Executor {
     /** A raw transaction takes the settings of the first actor that uses it. */
     const adopt = (call: CallContext) =>
-      settle([simple(conn, SET_ACTOR_SQL, actorArguments(call.actor))], schema);
+      settle([simple(conn, wire, SET_ACTOR_SQL, actorArguments(call.actor))], schema);
     // drizzle() reads the client's parser settings; a reserved connection shares the pool's.
     Object.assign(conn, { options: client.options });
     const db = drizzle(conn as unknown as postgres.Sql) as unknown as DrizzleHandle;
@@ -240,7 +317,7 @@ export function openPostgres(
           const values = fill(c, 'postgres', params, call);
           try {
             if (scope.admit(call.actor)) await adopt(call);
-            return finish(c, await send(conn, c, values), params, call) as never;
+            return finish(c, await send(conn, wire, c, values), params, call) as never;
           } catch (error) {
             throw mapDatabaseError(error, schema);
           }
@@ -255,7 +332,7 @@ export function openPostgres(
           );
           try {
             if (scope.admit(call.actor)) await adopt(call);
-            return sum(await settle(sendChunks(conn, chunks), schema));
+            return sum(await settle(sendChunks(conn, wire, chunks), schema));
           } catch (error) {
             throw mapDatabaseError(error, schema);
           }
@@ -320,9 +397,9 @@ export function openPostgres(
     const scope = new TxScope(call?.actor);
     try {
       const opening: PromiseLike<unknown>[] = [
-        simple(conn, mode === 'read' ? 'begin read only' : 'begin'),
+        simple(conn, wire, mode === 'read' ? 'begin read only' : 'begin'),
       ];
-      if (call) opening.push(simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)));
+      if (call) opening.push(simple(conn, wire, SET_ACTOR_SQL, actorArguments(call.actor)));
       // Settled below; mark them handled so a failure is reported once, by `settle`.
       for (const p of opening) Promise.resolve(p).catch(() => {});
       let result: R;
@@ -337,10 +414,13 @@ export function openPostgres(
       scope.ended = true;
       const writer = onWrite && mode === 'write' ? scope.actor : undefined;
       if (writer) {
-        const [, lsn] = await settle([simple(conn, 'commit'), simple(conn, WRITE_LSN_SQL)], schema);
+        const [, lsn] = await settle(
+          [final(conn, wire, 'commit'), final(conn, wire, WRITE_LSN_SQL)],
+          schema,
+        );
         onWrite!(writer, lsnOf(lsn));
       } else {
-        await settle([simple(conn, 'commit')], schema);
+        await settle([final(conn, wire, 'commit')], schema);
       }
       return result;
     } catch (error) {
@@ -370,13 +450,13 @@ export function openPostgres(
       }
       try {
         const queries: PromiseLike<unknown>[] = [
-          simple(conn, c.isReader ? 'begin read only' : 'begin'),
-          simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
-          send(conn, c, values),
-          simple(conn, 'commit'),
+          simple(conn, wire, c.isReader ? 'begin read only' : 'begin'),
+          simple(conn, wire, SET_ACTOR_SQL, actorArguments(call.actor)),
+          send(conn, wire, c, values),
+          final(conn, wire, 'commit'),
         ];
         const tracked = onWrite !== undefined && !c.isReader;
-        if (tracked) queries.push(simple(conn, WRITE_LSN_SQL));
+        if (tracked) queries.push(final(conn, wire, WRITE_LSN_SQL));
         const results = await settle(queries, schema);
         if (tracked) onWrite(call.actor, lsnOf(results[4]));
         return finish(c, results[2] as unknown[][] | number, params, call) as never;
@@ -402,12 +482,12 @@ export function openPostgres(
         // BEGIN, the actor, every chunk and COMMIT in one round trip. After a failure the
         // transaction is aborted and COMMIT rolls it back: nothing of it stays.
         const queries = [
-          simple(conn, 'begin'),
-          simple(conn, SET_ACTOR_SQL, actorArguments(call.actor)),
-          ...sendChunks(conn, chunks),
-          simple(conn, 'commit'),
+          simple(conn, wire, 'begin'),
+          simple(conn, wire, SET_ACTOR_SQL, actorArguments(call.actor)),
+          ...sendChunks(conn, wire, chunks),
+          final(conn, wire, 'commit'),
         ];
-        if (onWrite) queries.push(simple(conn, WRITE_LSN_SQL));
+        if (onWrite) queries.push(final(conn, wire, WRITE_LSN_SQL));
         const results = await settle(queries, schema);
         if (onWrite) onWrite(call.actor, lsnOf(results.at(-1)));
         return sum(results.slice(2, 2 + chunks.length) as number[]);

@@ -2,6 +2,7 @@
  * The core through PgBouncer in `pool_mode = transaction` (started by the harness, or
  * TEST_POOLER_URL): every core suite, then why the pooler setting is needed and how it is given.
  */
+import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,55 @@ describe('the pooler setting (postgres through PgBouncer, transaction mode)', ()
       expect(await twoServerConnections(db, pooler)).toEqual([]);
     } finally {
       await db.close();
+    }
+  });
+
+  it('a call is one round trip once its statement is known, as directly', async () => {
+    // A relay in front of Postgres counts round trips: client bytes after server bytes.
+    let trips = 0;
+    let last: 'client' | 'server' = 'server';
+    const target = new URL(test.url);
+    const relay = createServer((client) => {
+      const server = tcpConnect(Number(target.port || 5432), target.hostname);
+      client.on('data', (d) => {
+        if (last === 'server') trips++;
+        last = 'client';
+        server.write(d);
+      });
+      server.on('data', (d) => {
+        last = 'server';
+        client.write(d);
+      });
+      client.on('close', () => server.destroy());
+      server.on('close', () => client.destroy());
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const { port } = relay.address() as AddressInfo;
+    const through = (url: string) => {
+      const u = new URL(url);
+      u.port = String(port);
+      return u.toString();
+    };
+    const tripsOf = async (db: Database) => {
+      await db.run(call, listOwners, {}); // connects, and describes the statement once
+      await db.run(call, listOwners, {});
+      const before = trips;
+      await db.run(call, listOwners, {});
+      return trips - before;
+    };
+    const options = { schema: [sample], env: { DATABASE_POOL_MAX: '1' } };
+    const direct = connect(through(test.url), options);
+    const pooled = connect(`${through(test.url)}?pooler=transaction`, options);
+    try {
+      expect({ direct: await tripsOf(direct), pooled: await tripsOf(pooled) }).toEqual({
+        direct: 1,
+        pooled: 1,
+      });
+    } finally {
+      await Promise.all([direct.close(), pooled.close()]);
+      await new Promise((resolve) => relay.close(resolve));
     }
   });
 
