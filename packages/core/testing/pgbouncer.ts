@@ -7,7 +7,7 @@
  *  2. else PgBouncer started from TEST_PGBOUNCER, `pgbouncer` on the PATH or /usr/sbin/pgbouncer,
  *     as a child process on a free port with a generated configuration in a temporary directory
  *     (trust for the client, any role of the server through `auth_user`), stopped and removed by
- *     `stop()` or at the latest when the process exits.
+ *     `stop()`, or at the latest within a second of the process's end, however it ends.
  * Without either it throws, saying how to provide one: the pooler tests are never skipped.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -141,8 +141,20 @@ async function startPgbouncer(bin: string, adminUrl: string, poolSize: number): 
   });
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
+  // A process killed outside Node's control (a test worker ended after a hook's timeout) emits
+  // no 'exit': a watchdog stops PgBouncer and removes its directory within a second of it.
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -TERM ${child.pid}; rm -rf '${dir}'`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
   const stop = async () => {
     process.removeListener('exit', kill);
+    watchdog.kill('SIGKILL');
     child.kill('SIGTERM');
     if (!(await exited(child, 5_000))) {
       child.kill('SIGKILL');
