@@ -1,5 +1,6 @@
 import {
   type DomainContext,
+  ownedRow,
   requirePlainObject,
   requireText,
   requireUuid,
@@ -7,7 +8,6 @@ import {
   statement,
   ValidationError,
 } from '@exora/core';
-import { and, desc, eq } from 'drizzle-orm';
 import {
   ACTIVITY_STATUSES,
   type ActivityStatus,
@@ -35,18 +35,11 @@ const recordActivity = statement.one(
       .returning(),
 );
 
-const listForAgent = statement.many(
+const listForAgent = ownedRow.listFor(
   'agentActivities.listForAgent',
   agentActivities,
-  ['agentId', 'limit'],
-  ({ db, t, $, owned }) =>
-    db
-      .select()
-      .from(t)
-      .where(and(eq(t.agentId, $.agentId), owned()))
-      .orderBy(desc(t.createdAt), desc(t.id))
-      .limit($.limit),
-  { stale: true },
+  'agentId',
+  'newest',
 );
 
 export interface RecordActivityInput {

@@ -14,7 +14,7 @@ import {
   statement,
   ValidationError,
 } from '@exora/core';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import {
   AGENT_MESSAGE_STATUSES,
   AGENT_MESSAGE_TYPES,
@@ -62,18 +62,11 @@ const processMessage = statement.maybe(
       .returning(),
 );
 
-const listForExecution = statement.many(
+const listForExecution = ownedRow.listFor(
   'agentMessages.listForExecution',
   agentMessages,
-  ['executionId', 'limit'],
-  ({ db, t, $, owned }) =>
-    db
-      .select()
-      .from(t)
-      .where(and(eq(t.workflowExecutionId, $.executionId), owned()))
-      .orderBy(asc(t.createdAt), asc(t.id))
-      .limit($.limit),
-  { stale: true },
+  'workflowExecutionId',
+  'oldest',
 );
 
 export interface RecordAgentMessageInput {
@@ -170,7 +163,7 @@ export function createAgentMessagesRepository(ctx: DomainContext) {
       options: { limit?: number } = {},
     ): Promise<AgentMessage[]> {
       return run(ctx, listForExecution, {
-        executionId: requireUuid(executionId, 'executionId'),
+        workflowExecutionId: requireUuid(executionId, 'executionId'),
         limit: requireInteger(options.limit ?? 500, 'limit', { min: 1, max: 5000 }),
       });
     },

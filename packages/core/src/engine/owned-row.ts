@@ -1,9 +1,9 @@
 /**
  * The statements almost every owned table has, declared once per table: one of the actor's rows
- * by `id`, one column of it set, and its deletion. Anything more specific is written with
- * `statement.*`.
+ * by `id`, one column of it set, its deletion, and the actor's rows under one parent. Anything
+ * more specific is written with `statement.*`.
  */
-import { and, type Column, eq } from 'drizzle-orm';
+import { and, asc, type Column, desc, eq } from 'drizzle-orm';
 import type { AnyTable } from '../kit/table.ts';
 import { type ParamsFor, type Statement, statement } from './statement.ts';
 
@@ -47,5 +47,35 @@ export const ownedRow = {
     return statement.count(name, table, ['id'], ({ db, t, $, owned }) =>
       db.delete(t as AnyTable['pg']).where(and(eq(idOf(t), $.id), owned())),
     );
+  },
+
+  /**
+   * The actor's rows of `table` whose `key` column is the parameter of the same name (the rows
+   * of one parent: an agent's activities, a project's tool calls), in creation order (`oldest`
+   * first, as a log reads) or `newest` first, at most `limit` (a parameter). A list: a read
+   * replica may serve it.
+   */
+  listFor<T extends AnyTable, const K extends string & keyof T['pg']['$inferSelect']>(
+    name: string,
+    table: T,
+    key: K,
+    order: 'oldest' | 'newest',
+  ): Statement<ParamsFor<K | 'limit'>, T['pg']['$inferSelect'][]> {
+    const by = order === 'oldest' ? asc : desc;
+    return statement.many(
+      name,
+      table,
+      [key, 'limit'],
+      ({ db, t, $, owned }) => {
+        const columns = t as unknown as Record<string, Column>;
+        return db
+          .select()
+          .from(t as AnyTable['pg'])
+          .where(and(eq(columns[key]!, $[key]), owned()))
+          .orderBy(by(columns.createdAt!), by(idOf(t)))
+          .limit($.limit);
+      },
+      { stale: true },
+    ) as never;
   },
 };

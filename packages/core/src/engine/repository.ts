@@ -244,10 +244,6 @@ export async function found<T>(entity: string, value: Promise<T | null>): Promis
 /** Any column of a dialect table (its columns object has no index signature). */
 type TableColumn<T extends AnyTable['pg']> = T['_']['columns'][keyof T['_']['columns']];
 
-type SecretKeys<T extends AnyTable> = {
-  [K in keyof T['pg']['_']['columns']]: K;
-}[keyof T['pg']['_']['columns']];
-
 /**
  * Every column of a table but its secrets, for `select(...)` and `returning(...)`: what
  * repositories return. A nullable secret is replaced by `has<Key>` (whether one is stored).

@@ -109,8 +109,6 @@ export class Statement<P extends Record<string, unknown>, R> {
   declare readonly _types: { params: P; result: R };
 }
 
-type Row<T extends AnyTable> = T['pg']['$inferSelect'];
-
 /** A builder's selected row type (Drizzle's `select`/`returning` results). */
 export type Selected<Q> =
   Q extends PromiseLike<infer Rows> ? (Rows extends readonly (infer Item)[] ? Item : never) : never;

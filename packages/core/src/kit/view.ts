@@ -41,7 +41,6 @@ export interface View<N extends string = string, V = unknown> {
   readonly drizzle: { readonly pg: V; readonly sqlite: V };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any view, whatever its columns
 export type AnyView = View<string, any>;
 
 function definition(dialect: Dialect, query: SQL): string {

@@ -11,7 +11,7 @@ import {
   statement,
   ValidationError,
 } from '@exora/core';
-import { and, desc, eq, notInArray, sql } from 'drizzle-orm';
+import { and, eq, notInArray, sql } from 'drizzle-orm';
 import {
   type DeploymentLog,
   type DeploymentStatus,
@@ -55,18 +55,11 @@ const moveDeployment = statement.maybe(
       .returning(),
 );
 
-const listForProject = statement.many(
+const listForProject = ownedRow.listFor(
   'deploymentLogs.listForProject',
   deploymentLogs,
-  ['projectId', 'limit'],
-  ({ db, t, $, owned }) =>
-    db
-      .select()
-      .from(t)
-      .where(and(eq(t.projectId, $.projectId), owned()))
-      .orderBy(desc(t.createdAt), desc(t.id))
-      .limit($.limit),
-  { stale: true },
+  'projectId',
+  'newest',
 );
 
 const NEXT_STATUSES = ['building', 'deployed', 'failed'] as const;

@@ -1,13 +1,13 @@
 import {
   type DomainContext,
   optionalText,
+  ownedRow,
   requirePlainObject,
   requireText,
   requireUuid,
   run,
   statement,
 } from '@exora/core';
-import { and, asc, eq } from 'drizzle-orm';
 import { type ToolExecution, toolExecutions } from '../schema/tool-executions.ts';
 import { limitOf, objectOr, optionalDuration, parentOf } from './internal.ts';
 
@@ -33,18 +33,11 @@ const recordExecution = statement.one(
       .returning(),
 );
 
-const listForProject = statement.many(
+const listForProject = ownedRow.listFor(
   'toolExecutions.listForProject',
   toolExecutions,
-  ['projectId', 'limit'],
-  ({ db, t, $, owned }) =>
-    db
-      .select()
-      .from(t)
-      .where(and(eq(t.projectId, $.projectId), owned()))
-      .orderBy(asc(t.createdAt), asc(t.id))
-      .limit($.limit),
-  { stale: true },
+  'projectId',
+  'oldest',
 );
 
 export interface RecordToolExecutionInput {
