@@ -26,9 +26,10 @@ import { dirname, join } from 'node:path';
 import { connect, type Dialect } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, schema } from '@exora/db';
-import { defaultMigrationsDir, ensureAppRole, loadSource, push } from '@exora/migrations';
+import { defaultMigrationsDir, loadSource, push } from '@exora/migrations';
 import BetterSqlite3 from 'better-sqlite3';
 import postgres from 'postgres';
+import { asRole, pushWithAppRole } from './app-database.ts';
 import { markdownTable } from './markdown.ts';
 
 /**
@@ -644,16 +645,11 @@ async function benchPostgres(): Promise<Result[]> {
   await admin.unsafe(`create database ${name}`);
   try {
     target.pathname = `/${name}`;
-    const owner = connect(target.toString(), { schema: [schema] });
-    await push(owner, defaultMigrationsDir(), await loadSource());
-    await ensureAppRole(owner, { appRole: APP_ROLE });
-    await owner.close();
-    const app = new URL(target);
-    app.username = APP_ROLE;
-    app.password = '';
+    await pushWithAppRole(target.toString(), APP_ROLE);
+    const app = asRole(target, APP_ROLE);
     const crypto = createTestCrypto();
-    const db = createDb({ url: app.toString(), crypto, env: { DATABASE_POOL_MAX: '4' } });
-    const raw = rawPostgres(app.toString(), crypto);
+    const db = createDb({ url: app, crypto, env: { DATABASE_POOL_MAX: '4' } });
+    const raw = rawPostgres(app, crypto);
     try {
       const f = await seed(db, crypto);
       const results: Result[] = [];

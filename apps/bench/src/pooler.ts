@@ -15,12 +15,11 @@
  * BENCH_POOLER_CALLS (default 300 per round and way) and BENCH_ROUNDS (default 7) size the run.
  */
 import { cpus, loadavg } from 'node:os';
-import { connect } from '@exora/core';
 import { providePooler } from '@exora/core/testing';
 import { createTestCrypto } from '@exora/crypto/testing';
-import { createDb, type ExoraDb, schema } from '@exora/db';
-import { defaultMigrationsDir, ensureAppRole, loadSource, push } from '@exora/migrations';
+import { createDb, type ExoraDb } from '@exora/db';
 import postgres from 'postgres';
+import { asRole, pushWithAppRole } from './app-database.ts';
 
 const CALLS = Number(process.env.BENCH_POOLER_CALLS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -77,23 +76,15 @@ console.log(
 await admin.unsafe(`create database ${name}`);
 try {
   target.pathname = `/${name}`;
-  const owner = connect(target.toString(), { schema: [schema] });
-  await push(owner, defaultMigrationsDir(), await loadSource());
-  await ensureAppRole(owner, { appRole: APP_ROLE });
-  await owner.close();
-  const app = new URL(target);
-  app.username = APP_ROLE;
-  app.password = '';
+  await pushWithAppRole(target.toString(), APP_ROLE);
+  const app = asRole(target, APP_ROLE);
   const pooler = await providePooler(adminUrl, { poolSize: POOL });
   const crypto = createTestCrypto();
   const env = { DATABASE_POOL_MAX: String(POOL) };
   const ways: [string, ExoraDb][] = [
-    ['direct', createDb({ url: app.toString(), crypto, env })],
-    [
-      'direct, pooler settings',
-      createDb({ url: `${app.toString()}?pooler=transaction`, crypto, env }),
-    ],
-    ['PgBouncer', createDb({ url: pooler.via(app.toString()), crypto, env })],
+    ['direct', createDb({ url: app, crypto, env })],
+    ['direct, pooler settings', createDb({ url: `${app}?pooler=transaction`, crypto, env })],
+    ['PgBouncer', createDb({ url: pooler.via(app), crypto, env })],
   ];
   try {
     const user = await ways[0]![1].asService('bench').users.create({

@@ -12,11 +12,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { connect } from '@exora/core';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, schema } from '@exora/db';
-import { defaultMigrationsDir, ensureAppRole, loadSource, push } from '@exora/migrations';
 import postgres from 'postgres';
+import { asRole, pushWithAppRole } from './app-database.ts';
 
 const JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 20_000);
 const WORKERS = Number(process.env.BENCH_QUEUE_WORKERS ?? 8);
@@ -75,15 +74,9 @@ await admin.unsafe(`create database ${name}`);
 await admin.unsafe(`alter database ${name} set synchronous_commit = ${SYNC_COMMIT}`);
 try {
   target.pathname = `/${name}`;
-  const owner = connect(target.toString(), { schema: [schema] });
-  await push(owner, defaultMigrationsDir(), await loadSource());
-  await ensureAppRole(owner, { appRole: APP_ROLE });
-  await owner.close();
-  const app = new URL(target);
-  app.username = APP_ROLE;
-  app.password = '';
+  await pushWithAppRole(target.toString(), APP_ROLE);
+  const url = asRole(target, APP_ROLE);
   const crypto = createTestCrypto();
-  const url = app.toString();
   const db = createDb({ url, crypto, env: {} });
   const handles = Array.from({ length: WORKERS }, () =>
     createDb({ url, crypto, env: { DATABASE_POOL_MAX: '1' } }),

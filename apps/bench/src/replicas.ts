@@ -9,12 +9,11 @@
  * the ratio to 0 replicas, this process's CPU use and the load average.
  */
 import { cpus, loadavg } from 'node:os';
-import { connect } from '@exora/core';
 import { provideReplicaPair } from '@exora/core/testing/replicas';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, schema } from '@exora/db';
-import { defaultMigrationsDir, ensureAppRole, loadSource, push } from '@exora/migrations';
 import postgres from 'postgres';
+import { pushWithAppRole } from './app-database.ts';
 import { markdownTable } from './markdown.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -51,12 +50,7 @@ async function main() {
     const admin = postgres(servers.primaryUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${database}`);
     await admin.end();
-    const owner = connect(withRole(servers.primaryUrl, database, 'postgres'), {
-      schema: [schema],
-    });
-    await push(owner, defaultMigrationsDir(), await loadSource());
-    await ensureAppRole(owner, { appRole: APP_ROLE });
-    await owner.close();
+    await pushWithAppRole(withRole(servers.primaryUrl, database, 'postgres'), APP_ROLE);
 
     const primary = withRole(servers.primaryUrl, database, APP_ROLE);
     const replicas = servers.replicaUrls.map((u) => withRole(u, database, APP_ROLE));
