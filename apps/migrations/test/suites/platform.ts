@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { connect, type Database, type Dialect } from '@exora/core';
+import { connect, type Database, type Dialect, type Executor } from '@exora/core';
 import { type Pooler, providePooler } from '@exora/core/testing';
 import { createTestCrypto } from '@exora/crypto/testing';
 import { createDb, type ExoraDb, type PublicUser } from '@exora/db';
@@ -45,6 +45,17 @@ export interface Platform {
   /** The transaction-mode PgBouncer `db` and `app` go through, when asked for (Postgres). */
   pooler: Pooler | undefined;
   dispose(): Promise<void>;
+}
+
+/**
+ * Raw SQL as a service, as a maintenance job would send it: one transaction with the service
+ * setting on (row-level security lets it see every row on Postgres).
+ */
+export function asServiceTx<R>(db: ExoraDb, fn: (tx: Executor) => Promise<R>): Promise<R> {
+  return db.database.transaction(async (tx) => {
+    await tx.setLocal({ 'app.service': 'on' });
+    return fn(tx);
+  });
 }
 
 export interface PlatformOptions {

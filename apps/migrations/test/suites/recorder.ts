@@ -7,7 +7,7 @@ import type { ExoraDb, PublicUser } from '@exora/db';
 import { screenshotHash } from '@exora/recorder';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, platform } from './platform.ts';
+import { asServiceTx, type Platform, platform } from './platform.ts';
 
 interface Company {
   organizationId: string;
@@ -48,10 +48,7 @@ export function recorderSuite(dialect: Dialect) {
 
     /** Raw SQL as a service (what a maintenance job would send). */
     const asService = <R extends Record<string, unknown>>(query: ReturnType<typeof sql>) =>
-      db.database.transaction(async (tx) => {
-        await tx.setLocal({ 'app.service': 'on' });
-        return tx.execute<R>(query);
-      });
+      asServiceTx(db, (tx) => tx.execute<R>(query));
 
     /** A new member of acme (a fresh invite token). */
     const joinAcme = async (label: string) => {

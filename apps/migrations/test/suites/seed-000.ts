@@ -7,7 +7,7 @@ import { type ExoraDb, MissingOAuthGrantError, type PublicUser, schema } from '@
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, platform } from './platform.ts';
+import { asServiceTx, type Platform, platform } from './platform.ts';
 
 const TEMPLATE_SLUGS = [
   'appointment-scheduler',
@@ -39,11 +39,7 @@ export function seed000Suite(dialect: Dialect) {
     });
 
     /** Runs raw SQL as a service (what a maintenance job would do). */
-    const asService = (query: ReturnType<typeof sql>) =>
-      db.database.transaction(async (tx) => {
-        await tx.setLocal({ 'app.service': 'on' });
-        return tx.execute(query);
-      });
+    const asService = (query: ReturnType<typeof sql>) => asServiceTx(db, (tx) => tx.execute(query));
 
     it('holds the six agent templates, with stable slugs, readable by every user', async () => {
       const templates = await db.forUser(ada.id).agentTemplates.list();

@@ -28,7 +28,7 @@ import {
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_DIR, childResult, pgAdmin } from '../helpers.ts';
-import { type Platform, platform } from './platform.ts';
+import { asServiceTx, type Platform, platform } from './platform.ts';
 
 /** Concurrent handles of the shared-memory proof, and rounds per handle. */
 const HANDLES = 4;
@@ -357,10 +357,9 @@ export function seed001ConversationsSuite(dialect: Dialect) {
       expect((await me.conversations.markRead(m1.id)).status).toBe('read');
       expect((await me.conversations.markRead(m2.id)).status).toBe('read');
       // A failed message (the sender's runtime sets that) cannot be marked.
-      await db.database.transaction(async (tx) => {
-        await tx.setLocal({ 'app.service': 'on' });
-        await tx.execute(sql`update messages set status = 'failed' where id = ${m4.id}`);
-      });
+      await asServiceTx(db, (tx) =>
+        tx.execute(sql`update messages set status = 'failed' where id = ${m4.id}`),
+      );
       await expect(me.conversations.markRead(m4.id)).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
         field: 'messageId',

@@ -34,7 +34,7 @@ import { migrate, rollback } from '../../src/migrator.ts';
 import { loadSource } from '../../src/source.ts';
 import { verify } from '../../src/verify.ts';
 import { copyDir, freshDatabase, pgAdmin, pgUrl } from '../helpers.ts';
-import { type Platform, platform } from './platform.ts';
+import { asServiceTx, type Platform, platform } from './platform.ts';
 
 /** The analytics views, by SQL name. */
 const VIEWS = [
@@ -69,11 +69,7 @@ export function seed001LeadsSuite(dialect: Dialect) {
     });
 
     /** Raw SQL as a service (what a maintenance job would do). */
-    const asService = <R>(fn: (tx: Executor) => Promise<R>) =>
-      db.database.transaction(async (tx) => {
-        await tx.setLocal({ 'app.service': 'on' });
-        return fn(tx);
-      });
+    const asService = <R>(fn: (tx: Executor) => Promise<R>) => asServiceTx(db, fn);
 
     it('creates a lead assigned to the actor, with defaults; input checked before SQL', async () => {
       const me = db.forUser(ada.id);

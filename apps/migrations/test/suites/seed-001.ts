@@ -8,7 +8,7 @@ import type { Database, Dialect, Executor } from '@exora/core';
 import type { ExoraDb, PublicUser } from '@exora/db';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, platform } from './platform.ts';
+import { asServiceTx, type Platform, platform } from './platform.ts';
 
 export function seed001Suite(dialect: Dialect) {
   describe(`seed 001: conversations, messages, leads, executions, agent messages, shared memory (${dialect})`, () => {
@@ -31,11 +31,7 @@ export function seed001Suite(dialect: Dialect) {
     });
 
     /** Raw SQL as a service (what a maintenance job would do). */
-    const asService = <R>(fn: (tx: Executor) => Promise<R>) =>
-      db.database.transaction(async (tx) => {
-        await tx.setLocal({ 'app.service': 'on' });
-        return fn(tx);
-      });
+    const asService = <R>(fn: (tx: Executor) => Promise<R>) => asServiceTx(db, fn);
 
     const newConversation = (tx: Executor, userId: string) => {
       const id = randomUUID();

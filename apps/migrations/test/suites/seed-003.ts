@@ -15,7 +15,7 @@ import { migrate, rollback } from '../../src/migrator.ts';
 import { loadSource } from '../../src/source.ts';
 import { verify } from '../../src/verify.ts';
 import { copyDir, freshDatabase } from '../helpers.ts';
-import { type Platform, type PlatformOptions, platform } from './platform.ts';
+import { asServiceTx, type Platform, type PlatformOptions, platform } from './platform.ts';
 
 /** The agents of the VanchinAI chain, in order. */
 const CHAIN = Array.from({ length: 14 }, (_, i) => `Agent ${i + 1}`);
@@ -59,11 +59,7 @@ export function seed003Suite(dialect: Dialect, options: PlatformOptions = {}) {
     });
 
     /** Raw SQL as a service (what a maintenance job would do). */
-    const asService = <R>(fn: (tx: Executor) => Promise<R>) =>
-      db.database.transaction(async (tx) => {
-        await tx.setLocal({ 'app.service': 'on' });
-        return fn(tx);
-      });
+    const asService = <R>(fn: (tx: Executor) => Promise<R>) => asServiceTx(db, fn);
 
     it('follows a project through its 14-agent chain: progress, a failed attempt, completion', async () => {
       const me = db.forUser(ada.id);
